@@ -1,0 +1,70 @@
+//! A key found somewhere: which rule, where, and what to do about it.
+
+use crate::rules::{Place, Rule, RuleSet, Variant};
+use crate::secret::Secret;
+use crate::severity::{Confidence, Severity};
+
+/// For history findings: the commit that introduced the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub date: String,
+    pub still_in_head: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: usize,
+    pub variant: usize,
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+    pub secret: Secret,
+    pub confidence: Confidence,
+    pub public_example: bool,
+    pub inline_allowed: bool,
+    pub place: Place,
+    pub commit: Option<CommitInfo>,
+}
+
+impl Finding {
+    pub fn rule_of<'r>(&self, rules: &'r RuleSet) -> &'r Rule {
+        &rules.rules[self.rule]
+    }
+
+    pub fn variant_of<'r>(&self, rules: &'r RuleSet) -> &'r Variant {
+        &rules.rules[self.rule].variants[self.variant]
+    }
+
+    /// Public example keys are harmless: info, whatever the rule says.
+    pub fn severity(&self, rules: &RuleSet) -> Severity {
+        if self.public_example {
+            Severity::Info
+        } else {
+            self.variant_of(rules).severity
+        }
+    }
+
+    /// The kind's steps followed by the place's steps: one list the user can work through.
+    pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
+        if self.public_example {
+            return vec![
+                "This is a public example key from Stripe's documentation; it grants nothing. Replace it with your own test key from the environment if the code needs one.".to_string(),
+            ];
+        }
+        let mut steps = self.variant_of(rules).remediation.clone();
+        steps.extend(rules.places.steps(self.place).iter().cloned());
+        steps
+    }
+
+    /// Sort key that makes output deterministic whatever order threads finished in.
+    pub fn sort_key(&self) -> (&str, u64, u64, Option<&str>) {
+        (
+            &self.path,
+            self.line,
+            self.column,
+            self.commit.as_ref().map(|c| c.id.as_str()),
+        )
+    }
+}

@@ -1,0 +1,64 @@
+//! `--format json`: one object, the contract in DESIGN.md. Fields may be added, never renamed.
+
+use super::Report;
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+use serde_json::{json, Value};
+use std::io::{self, Write};
+
+pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value {
+    let rule = f.rule_of(rules);
+    let variant = f.variant_of(rules);
+    let mut v = json!({
+        "rule": rule.id,
+        "kind": rule.kind,
+        "mode": variant.mode.map(|m| m.as_str()),
+        "severity": f.severity(rules).as_str(),
+        "confidence": f.confidence.as_str(),
+        "label": variant.label,
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "secret_redacted": f.secret.redacted(),
+        "fingerprint": f.secret.fingerprint(),
+        "public_example": f.public_example,
+        "commit": f.commit.as_ref().map(|c| c.id.clone()),
+        "remediation": f.remediation(rules),
+    });
+    if let Some(c) = &f.commit {
+        v["author"] = json!(c.author);
+        v["date"] = json!(c.date);
+        v["still_in_head"] = json!(c.still_in_head);
+    }
+    if show_secrets {
+        v["secret"] = json!(f.secret.expose());
+    }
+    v
+}
+
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let s = report.summary;
+    let mut summary = json!({
+        "files": s.files,
+        "bytes": s.bytes,
+        "findings": s.findings,
+        "suppressed": s.suppressed,
+        "errors": s.errors,
+        "skipped": s.skipped,
+        "elapsed_ms": s.elapsed_ms as u64,
+    });
+    if let Some(c) = s.commits {
+        summary["commits"] = json!(c);
+    }
+    let doc = json!({
+        "version": 1,
+        "findings": report
+            .findings
+            .iter()
+            .map(|f| finding_value(f, report.rules, report.show_secrets))
+            .collect::<Vec<_>>(),
+        "summary": summary,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

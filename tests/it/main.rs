@@ -1,0 +1,7 @@
+//! One integration-test binary: every test runs the real `stripe-scan` binary on temp directories
+//! (and real git repositories made with the real `git`). Keys are built at run time, never written
+//! into this repository.
+
+mod rules;
+mod scan;
+mod util;
