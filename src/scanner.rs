@@ -86,17 +86,13 @@ impl<'m> Scanner<'m> {
             Encoding::Utf16 { big_endian, bom } => {
                 let head = self.buf[..len].to_vec();
                 let reader = io::Cursor::new(head).chain(file);
-                let decoded = self.scan_reader(Utf16Reader::new(reader, big_endian, bom), origin, out);
-                if !bom && decoded.is_ok() {
-                    // A guess from the first bytes: scan the raw bytes too, so a binary that only
-                    // looked like UTF-16 at its start still has its ASCII keys found.
-                    match File::open(path) {
-                        Ok(f) => self.scan_reader(f, origin, out),
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    decoded
-                }
+                let decoded =
+                    self.scan_reader(Utf16Reader::new(reader, big_endian, bom), origin, out);
+                // The encoding is a guess from the first bytes (even a BOM may be two Latin-1
+                // characters): scan the raw bytes too, so ASCII keys are found whatever it is.
+                decoded
+                    .and_then(|_| File::open(path))
+                    .and_then(|f| self.scan_raw_reader(f, origin, out))
             }
         };
         match result {
@@ -109,7 +105,12 @@ impl<'m> Scanner<'m> {
     }
 
     /// Scans any reader (stdin, a decoded stream).
-    pub fn scan_reader<R: Read>(&mut self, mut reader: R, origin: Origin<'_>, out: &mut Vec<Finding>) -> io::Result<u64> {
+    pub fn scan_reader<R: Read>(
+        &mut self,
+        mut reader: R,
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<u64> {
         self.prepare();
         let (len, eof) = fill(&mut reader, &mut self.buf, 0)?;
         match decode::detect(&self.buf[..len]) {
@@ -140,12 +141,21 @@ impl<'m> Scanner<'m> {
             }
             Encoding::Utf16 { big_endian, bom } => {
                 let _ = self.scan_reader(Utf16Reader::new(data, big_endian, bom), origin, out);
-                if !bom {
-                    let mut raw = Scanner::new(self.matcher, 0);
-                    raw.scan_raw_bytes(data, origin, out);
-                }
+                self.scan_raw_bytes(data, origin, out);
             }
         }
+    }
+
+    /// Streams a reader as plain bytes, with no encoding detection.
+    fn scan_raw_reader<R: Read>(
+        &mut self,
+        mut reader: R,
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<u64> {
+        self.prepare();
+        let (len, eof) = fill(&mut reader, &mut self.buf, 0)?;
+        self.stream(&mut reader, len, eof, 0, origin, out)
     }
 
     fn scan_raw_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
@@ -182,7 +192,8 @@ impl<'m> Scanner<'m> {
         loop {
             let until = if eof { len } else { len - lookahead };
             self.hits.clear();
-            self.matcher.find(&self.buf[..len], from, until, &mut self.hits);
+            self.matcher
+                .find(&self.buf[..len], from, until, &mut self.hits);
             for i in 0..self.hits.len() {
                 let hit = self.hits[i];
                 let f = self.finding(&self.buf[..len], &hit, &mut lines, origin);
