@@ -123,7 +123,9 @@ push() {
 # pair BASE HEAD: the event's two commit ids, as base..head.
 pair() {
 	base=$(field "$1") && head=$(field "$2") || exit 2
-	is_sha "$base" && is_sha "$head" || die "the $GITHUB_EVENT_NAME event has no valid $1 and $2"
+	if ! is_sha "$base" || ! is_sha "$head"; then
+		die "the $GITHUB_EVENT_NAME event has no valid $1 and $2"
+	fi
 	b=$(commit "$base") || missing "$base"
 	h=$(commit "$head") || missing "$head"
 	emit "$GITHUB_EVENT_NAME" "$b..$h"

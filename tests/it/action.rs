@@ -11,6 +11,8 @@ use std::process::Command;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+use super::util::{self, git, Run};
+
 const ZERO: &str = "0000000000000000000000000000000000000000";
 /// In no repository: the `before` of a force push, which the checkout never fetched.
 const GONE: &str = "5e1f0c4a7d9b2e3f6a8c1d4b7e0f2a5c8d1e4b70";
@@ -19,29 +21,22 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+fn show(run: &Run) -> String {
+    format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    )
+}
+
 /// A temp dir holding HOME, the event payload and the repositories of one test.
 struct Sandbox {
     dir: TempDir,
 }
 
-/// What a script did: exit code and both streams.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
 impl Sandbox {
     fn new() -> Self {
         Sandbox {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir: util::tempdir(),
         }
     }
 
@@ -49,42 +44,12 @@ impl Sandbox {
         self.dir.path()
     }
 
-    /// Only the environment chosen here: no user git config, and none of the GITHUB_* variables of a
-    /// runner this suite may itself run on (its step summary must not receive our test tables).
-    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>, cwd: &Path) -> Command {
-        let mut c = Command::new(program);
-        c.current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("LC_ALL", "C")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Action Test")
-            .env("GIT_AUTHOR_EMAIL", "action@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_COMMITTER_NAME", "Action Test")
-            .env("GIT_COMMITTER_EMAIL", "action@example.com")
-            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z");
-        c
-    }
-
-    fn git(&self, cwd: &Path, args: &[&str]) -> String {
-        let out = self.cmd("git", cwd).args(args).output().expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
     /// A new repository on `main`.
     fn init(&self, name: &str) -> PathBuf {
-        self.git(
-            self.path(),
-            &["-c", "init.defaultBranch=main", "init", "-q", name],
-        );
-        self.path().join(name)
+        let repo = self.path().join(name);
+        fs::create_dir(&repo).unwrap();
+        util::git_init(&repo);
+        repo
     }
 
     /// A clone of `src` as actions/checkout makes it: `origin/*` for every branch, `depth` None = full.
@@ -96,38 +61,33 @@ impl Sandbox {
             args.extend(["--depth", d]);
         }
         args.extend([url.as_str(), name]);
-        self.git(self.path(), &args);
+        git(self.path(), &args);
         self.path().join(name)
     }
 
     /// Commits `content` to `file` and returns the commit id.
     fn commit(&self, repo: &Path, file: &str, content: &str) -> String {
-        fs::write(repo.join(file), content).unwrap();
-        self.git(repo, &["add", file]);
-        self.git(repo, &["commit", "-q", "-m", &format!("edit {file}")]);
-        self.git(repo, &["rev-parse", "HEAD"])
+        util::write(repo, file, content);
+        git(repo, &["add", file]);
+        git(repo, &["commit", "-q", "-m", &format!("edit {file}")]);
+        git(repo, &["rev-parse", "HEAD"])
     }
 
-    /// `n` commits, each a distinct message over the same tree: range logic never looks at content.
-    fn empty_commits(&self, repo: &Path, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                self.git(
-                    repo,
-                    &["commit", "-q", "--allow-empty", "-m", &format!("c{i}")],
-                );
-                self.git(repo, &["rev-parse", "HEAD"])
-            })
-            .collect()
+    /// `n` commits, each a distinct message over the same tree, and the last one's id: range logic never
+    /// looks at content.
+    fn empty_commits(&self, repo: &Path, n: usize) -> String {
+        for i in 0..n {
+            git(
+                repo,
+                &["commit", "-q", "--allow-empty", "-m", &format!("c{i}")],
+            );
+        }
+        git(repo, &["rev-parse", "HEAD"])
     }
 
-    fn event(&self, payload: &Value) -> PathBuf {
-        let p = self.path().join("event.json");
-        fs::write(&p, serde_json::to_vec(payload).unwrap()).unwrap();
-        p
-    }
-
-    /// Runs `hooks/<script>` in `repo` for `event`, with `env` on top.
+    /// Runs `hooks/<script>` in `repo` for `event` with `payload`, `env` on top of a bare environment:
+    /// none of the GITHUB_* variables of a runner this suite may itself run on (its step summary must not
+    /// receive test tables), no user git config.
     fn hook(
         &self,
         script: &str,
@@ -136,9 +96,16 @@ impl Sandbox {
         payload: &Value,
         env: &[(&str, &str)],
     ) -> Run {
-        let path = self.event(payload);
-        let mut c = self.cmd("sh", repo);
+        let path = self.path().join("event.json");
+        fs::write(&path, serde_json::to_vec(payload).unwrap()).unwrap();
+        let mut c = Command::new("sh");
         c.arg(root().join("hooks").join(script))
+            .current_dir(repo)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_EVENT_PATH", &path);
         for (k, v) in env {
@@ -180,25 +147,30 @@ fn pull_request(base: &str, head: &str) -> Value {
 
 #[track_caller]
 fn assert_range(run: &Run, want: &[&str]) {
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(run.lines(), want, "{run:#?}");
+    assert_eq!(run.code, 0, "{}", show(run));
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        want,
+        "{}",
+        show(run)
+    );
 }
 
 /// Nothing to scan is a pass, with the reason on stderr.
 #[track_caller]
 fn assert_nothing(run: &Run, reason: &str) {
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(run.stdout, "", "{run:#?}");
-    assert!(run.stderr.contains(reason), "{run:#?}");
+    assert_eq!(run.code, 0, "{}", show(run));
+    assert_eq!(run.stdout, "", "{}", show(run));
+    assert!(run.stderr.contains(reason), "{}", show(run));
 }
 
 /// The shallow-clone failure: exit 2 and exactly one line, which tells the fix.
 #[track_caller]
 fn assert_shallow_failure(run: &Run) {
-    assert_eq!(run.code, 2, "{run:#?}");
-    assert_eq!(run.stdout, "", "{run:#?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
-    assert!(run.stderr.contains("fetch-depth: 0"), "{run:#?}");
+    assert_eq!(run.code, 2, "{}", show(run));
+    assert_eq!(run.stdout, "", "{}", show(run));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", show(run));
+    assert!(run.stderr.contains("fetch-depth: 0"), "{}", show(run));
 }
 
 /// main: m1, m2. feature (from m2): f1, f2. Checked out on feature.
@@ -213,7 +185,7 @@ fn branched() -> Branched {
     let sb = Sandbox::new();
     let repo = sb.init("repo");
     let m = vec![sb.commit(&repo, "a", "1"), sb.commit(&repo, "a", "2")];
-    sb.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    git(&repo, &["checkout", "-q", "-b", "feature"]);
     let f = vec![sb.commit(&repo, "b", "1"), sb.commit(&repo, "b", "2")];
     Branched { sb, repo, m, f }
 }
@@ -247,7 +219,7 @@ fn action_yml_passes_action_validator() {
     let text = fs::read_to_string(root().join("action.yml")).unwrap();
     let broken = text.replacen("      shell: bash\n", "", 1);
     assert_ne!(broken, text);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = util::tempdir();
     fs::write(dir.path().join("action.yml"), broken).unwrap();
     assert!(!validate(&dir.path().join("action.yml")).status.success());
 }
@@ -264,9 +236,13 @@ fn action_yml_reads_every_input_and_sets_every_output() {
         "full-history",
         "category",
     ] {
-        assert!(text.contains(&format!("\n  {input}:\n")), "{input} not declared");
         assert!(
-            text.contains(&format!("inputs.{input} ")) || text.contains(&format!("inputs.{input}}}")),
+            text.contains(&format!("\n  {input}:\n")),
+            "{input} not declared"
+        );
+        assert!(
+            text.contains(&format!("inputs.{input} "))
+                || text.contains(&format!("inputs.{input}}}")),
             "{input} declared but never read"
         );
     }
@@ -276,7 +252,10 @@ fn action_yml_reads_every_input_and_sets_every_output() {
     assert!(text.contains("using: composite"));
     for file in ["action.yml", "hooks/action-run.sh", "hooks/action-range.sh"] {
         let text = fs::read_to_string(root().join(file)).unwrap();
-        assert!(!text.contains("$INPUT_") && !text.contains("${INPUT_"), "{file}");
+        assert!(
+            !text.contains("$INPUT_") && !text.contains("${INPUT_"),
+            "{file}"
+        );
     }
 }
 
@@ -292,7 +271,7 @@ fn push_scans_before_to_after() {
         .collect();
     let run = sb.range(&repo, "push", &push(&c[0], &c[2], "main"));
     assert_range(&run, &[&format!("{}..{}", c[0], c[2])]);
-    assert!(run.stderr.contains("2 commit(s)"), "{run:#?}");
+    assert!(run.stderr.contains("2 commit(s)"), "{}", show(&run));
 }
 
 #[test]
@@ -310,7 +289,7 @@ fn new_branch_compares_with_origin_default_branch_over_a_local_one() {
     let repo = sb.clone(&server, "checkout", None);
     // A local main ahead of the server must not hide the branch's commits.
     sb.commit(&repo, "a", "local");
-    sb.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    git(&repo, &["checkout", "-q", "-b", "feature"]);
     let f1 = sb.commit(&repo, "b", "1");
     let run = sb.range(&repo, "push", &push(ZERO, &f1, "feature"));
     assert_range(&run, &[&f1, &format!("^{m1}")]);
@@ -323,7 +302,7 @@ fn new_branch_without_a_default_branch_scans_its_whole_history() {
     payload.as_object_mut().unwrap().remove("repository");
     let run = b.sb.range(&b.repo, "push", &payload);
     assert_range(&run, &[&b.f[1]]);
-    assert!(run.stderr.contains("4 commit(s)"), "{run:#?}");
+    assert!(run.stderr.contains("4 commit(s)"), "{}", show(&run));
 }
 
 #[test]
@@ -338,7 +317,7 @@ fn first_push_of_the_default_branch_scans_its_whole_history() {
 #[test]
 fn new_branch_without_new_commits_scans_nothing() {
     let b = branched();
-    b.sb.git(&b.repo, &["branch", "copy", &b.m[1]]);
+    git(&b.repo, &["branch", "copy", &b.m[1]]);
     let run = b.sb.range(&b.repo, "push", &push(ZERO, &b.m[1], "copy"));
     assert_nothing(&run, "no commit to scan");
 }
@@ -346,8 +325,8 @@ fn new_branch_without_new_commits_scans_nothing() {
 #[test]
 fn new_annotated_tag_is_peeled_to_its_commit() {
     let b = branched();
-    b.sb.git(&b.repo, &["tag", "-a", "-m", "release", "v1", &b.f[0]]);
-    let tag = b.sb.git(&b.repo, &["rev-parse", "v1"]);
+    git(&b.repo, &["tag", "-a", "-m", "release", "v1", &b.f[0]]);
+    let tag = git(&b.repo, &["rev-parse", "v1"]);
     assert_ne!(tag, b.f[0]);
     let mut payload = push(ZERO, &tag, "x");
     payload["ref"] = json!("refs/tags/v1");
@@ -362,13 +341,13 @@ fn force_push_with_unreachable_before_falls_back_to_the_default_branch() {
     payload["forced"] = json!(true);
     let run = b.sb.range(&b.repo, "push", &payload);
     assert_range(&run, &[&b.f[1], &format!("^{}", b.m[1])]);
-    assert!(run.stderr.contains("force push"), "{run:#?}");
+    assert!(run.stderr.contains("force push"), "{}", show(&run));
 }
 
 #[test]
 fn force_push_of_the_default_branch_with_unreachable_before_scans_its_whole_history() {
     let b = branched();
-    b.sb.git(&b.repo, &["checkout", "-q", "main"]);
+    git(&b.repo, &["checkout", "-q", "main"]);
     let run = b.sb.range(&b.repo, "push", &push(GONE, &b.m[1], "main"));
     assert_range(&run, &[&b.m[1]]);
 }
@@ -377,7 +356,7 @@ fn force_push_of_the_default_branch_with_unreachable_before_scans_its_whole_hist
 fn force_push_whose_before_is_still_present_scans_what_before_lacks() {
     let b = branched();
     // feature rewritten: f1, f2 replaced by g1, both still in the object store.
-    b.sb.git(&b.repo, &["reset", "-q", "--hard", &b.m[1]]);
+    git(&b.repo, &["reset", "-q", "--hard", &b.m[1]]);
     let g1 = b.sb.commit(&b.repo, "b", "rewritten");
     let run = b.sb.range(&b.repo, "push", &push(&b.f[1], &g1, "feature"));
     assert_range(&run, &[&format!("{}..{g1}", b.f[1])]);
@@ -395,22 +374,22 @@ fn branch_delete_scans_nothing_and_passes() {
 fn pull_request_scans_every_commit_not_a_page_of_them() {
     let b = branched();
     // More commits than gitleaks-action's first page of 30.
-    let more = b.sb.empty_commits(&b.repo, 40);
-    let head = more.last().unwrap();
+    let head = b.sb.empty_commits(&b.repo, 40);
     for event in ["pull_request", "pull_request_target"] {
-        let run = b.sb.range(&b.repo, event, &pull_request(&b.m[1], head));
+        let run = b.sb.range(&b.repo, event, &pull_request(&b.m[1], &head));
         assert_range(&run, &[&format!("{}..{head}", b.m[1])]);
-        assert!(run.stderr.contains("42 commit(s)"), "{run:#?}");
+        assert!(run.stderr.contains("42 commit(s)"), "{}", show(&run));
     }
 }
 
 #[test]
 fn pull_request_whose_head_is_not_checked_out_fails() {
     let b = branched();
-    let run = b.sb.range(&b.repo, "pull_request_target", &pull_request(&b.m[1], GONE));
-    assert_eq!(run.code, 2, "{run:#?}");
+    let run =
+        b.sb.range(&b.repo, "pull_request_target", &pull_request(&b.m[1], GONE));
+    assert_eq!(run.code, 2, "{}", show(&run));
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.contains(GONE), "{run:#?}");
+    assert!(run.stderr.contains(GONE), "{}", show(&run));
 }
 
 #[test]
@@ -446,9 +425,12 @@ fn full_history_overrides_the_event_range() {
 #[test]
 fn payload_values_never_become_options() {
     let b = branched();
-    for (before, after) in [(b.m[1].as_str(), "--output=/tmp/x"), ("-q", b.f[1].as_str())] {
+    for (before, after) in [
+        (b.m[1].as_str(), "--output=/tmp/x"),
+        ("-q", b.f[1].as_str()),
+    ] {
         let run = b.sb.range(&b.repo, "push", &push(before, after, "feature"));
-        assert_eq!(run.code, 2, "{run:#?}");
+        assert_eq!(run.code, 2, "{}", show(&run));
         assert_eq!(run.stdout, "");
     }
 }
@@ -457,8 +439,8 @@ fn payload_values_never_become_options() {
 fn outside_a_repository_fails() {
     let sb = Sandbox::new();
     let run = sb.range(sb.path(), "schedule", &json!({}));
-    assert_eq!(run.code, 2, "{run:#?}");
-    assert!(run.stderr.contains("actions/checkout"), "{run:#?}");
+    assert_eq!(run.code, 2, "{}", show(&run));
+    assert!(run.stderr.contains("actions/checkout"), "{}", show(&run));
 }
 
 // ---- shallow clones: pass only when the range stops short of the cut ----
@@ -474,12 +456,17 @@ struct Shallow {
 fn shallow(depth: u32) -> Shallow {
     let sb = Sandbox::new();
     let server = sb.init("server");
-    let c = (0..5).map(|i| sb.commit(&server, "a", &i.to_string())).collect();
-    sb.git(&server, &["checkout", "-q", "-b", "feature"]);
+    let c = (0..5)
+        .map(|i| sb.commit(&server, "a", &i.to_string()))
+        .collect();
+    git(&server, &["checkout", "-q", "-b", "feature"]);
     let f0 = sb.commit(&server, "b", "1");
-    sb.git(&server, &["checkout", "-q", "main"]);
+    git(&server, &["checkout", "-q", "main"]);
     let repo = sb.clone(&server, "checkout", Some(depth));
-    assert_eq!(sb.git(&repo, &["rev-parse", "--is-shallow-repository"]), "true");
+    assert_eq!(
+        git(&repo, &["rev-parse", "--is-shallow-repository"]),
+        "true"
+    );
     Shallow { sb, repo, c, f0 }
 }
 
@@ -600,10 +587,13 @@ fn run_passes_inputs_and_revisions_to_history_once() {
             ("ARGS", " --config  *.toml\t--threads 1 "),
         ],
     );
-    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.code, 1, "{}", show(&run));
     let sarif = sarif.to_str().unwrap();
     assert_eq!(
-        fs::read_to_string(&args).unwrap().lines().collect::<Vec<_>>(),
+        fs::read_to_string(&args)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
         [
             "history",
             "--format",
@@ -621,7 +611,10 @@ fn run_passes_inputs_and_revisions_to_history_once() {
             &format!("{}..{}", b.f[0], b.f[1]),
         ]
     );
-    assert_eq!(outputs, ["findings=2", format!("sarif-file={sarif}").as_str()]);
+    assert_eq!(
+        outputs,
+        ["findings=2", format!("sarif-file={sarif}").as_str()]
+    );
 }
 
 #[test]
@@ -642,10 +635,13 @@ fn run_on_whole_history_passes_no_revision() {
             ("STUB_EXIT", "0"),
         ],
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.code, 0, "{}", show(&run));
     let sarif = outputs[1].strip_prefix("sarif-file=").unwrap();
     assert_eq!(
-        fs::read_to_string(&args).unwrap().lines().collect::<Vec<_>>(),
+        fs::read_to_string(&args)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
         ["history", "--format", "github", "--sarif-output", sarif]
     );
     assert_eq!(outputs[0], "findings=0");
@@ -658,10 +654,13 @@ fn run_on_branch_delete_writes_empty_sarif_and_passes() {
     payload["deleted"] = json!(true);
     let never = b.sb.path().join("no-scanner-here");
     let (run, outputs, sarif) = action_run(&b.sb, &b.repo, "push", &payload, &never, &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.code, 0, "{}", show(&run));
     assert_eq!(
         outputs,
-        ["findings=0".to_string(), format!("sarif-file={}", sarif.display())]
+        [
+            "findings=0".to_string(),
+            format!("sarif-file={}", sarif.display())
+        ]
     );
     let report: Value = serde_json::from_slice(&fs::read(&sarif).unwrap()).unwrap();
     assert_eq!(report["version"], "2.1.0");
@@ -677,12 +676,14 @@ fn run_on_shallow_clone_fails_closed_with_an_annotation() {
     let never = s.sb.path().join("no-scanner-here");
     let payload = push(&s.c[2], &s.c[4], "main");
     let (run, outputs, sarif) = action_run(&s.sb, &s.repo, "push", &payload, &never, &[]);
-    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.code, 2, "{}", show(&run));
     assert!(
-        run.stdout.starts_with("::error title=stripe-scan::") && run.stdout.contains("fetch-depth: 0"),
-        "{run:#?}"
+        run.stdout.starts_with("::error title=stripe-scan::")
+            && run.stdout.contains("fetch-depth: 0"),
+        "{}",
+        show(&run)
     );
-    assert_eq!(run.stdout.lines().count(), 1, "{run:#?}");
+    assert_eq!(run.stdout.lines().count(), 1, "{}", show(&run));
     assert!(outputs.is_empty(), "{outputs:?}");
     assert!(!sarif.exists());
 }
@@ -708,8 +709,12 @@ fn run_fails_closed_when_the_scanner_errors() {
                 ("STUB_EXIT", exit),
             ],
         );
-        assert_eq!(run.code, 2, "exit {exit}: {run:#?}");
-        assert!(run.stdout.contains("::error title=stripe-scan::"), "{run:#?}");
+        assert_eq!(run.code, 2, "exit {exit}: {}", show(&run));
+        assert!(
+            run.stdout.contains("::error title=stripe-scan::"),
+            "{}",
+            show(&run)
+        );
         assert!(outputs.is_empty(), "exit {exit}: {outputs:?}");
     }
 }
@@ -720,35 +725,15 @@ fn run_fails_closed_when_the_scanner_is_missing() {
     let never = b.sb.path().join("no-scanner-here");
     let payload = push(&b.f[0], &b.f[1], "feature");
     let (run, outputs, _) = action_run(&b.sb, &b.repo, "push", &payload, &never, &[]);
-    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.code, 2, "{}", show(&run));
     assert!(outputs.is_empty(), "{outputs:?}");
 }
 
 // ---- with the real binary: needs `stripe-scan history` ----
 
-/// A key-shaped string made at run time, so that no committed file holds one.
-fn make_key(prefix: &str) -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        ^ (u64::from(std::process::id()) << 32)
-        | 1;
-    let body: String = (0..24)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ALNUM[(x % ALNUM.len() as u64) as usize] as char
-        })
-        .collect();
-    format!("{prefix}_{body}")
-}
-
+/// Made at run time, so that no committed file holds a key.
 fn live_key() -> String {
-    make_key(&["sk", "live"].join("_"))
+    util::key("sk_live_", 24)
 }
 
 /// Text safe to print in a failure message: the key replaced.
@@ -764,8 +749,7 @@ fn real_run(
     payload: &Value,
     env: &[(&str, &str)],
 ) -> (Run, Vec<String>, PathBuf) {
-    let bin = Path::new(env!("CARGO_BIN_EXE_stripe-scan"));
-    action_run(sb, repo, event, payload, bin, env)
+    action_run(sb, repo, event, payload, &util::bin(), env)
 }
 
 /// Everything the run produced holds the finding's place but never the key itself.
@@ -779,7 +763,11 @@ fn assert_reported(sb: &Sandbox, run: &Run, sarif: &Path, key: &str, path: &str,
         ("summary", &summary),
         ("sarif", &report),
     ] {
-        assert!(!text.contains(key), "{what} prints the key: {}", redact(text, key));
+        assert!(
+            !text.contains(key),
+            "{what} prints the key: {}",
+            redact(text, key)
+        );
     }
     let annotation = format!("::error file={path},line={line},");
     assert!(
@@ -799,14 +787,21 @@ fn assert_reported(sb: &Sandbox, run: &Run, sarif: &Path, key: &str, path: &str,
 fn real_push_with_a_key_fails_and_reports_it() {
     let b = branched();
     let key = live_key();
-    let c = b.sb.commit(&b.repo, "settings.py", &format!("import os\nSTRIPE = \"{key}\"\n"));
+    let c = b.sb.commit(
+        &b.repo,
+        "settings.py",
+        &format!("import os\nSTRIPE = \"{key}\"\n"),
+    );
     let payload = push(&b.f[1], &c, "feature");
     let (run, outputs, sarif) = real_run(&b.sb, &b.repo, "push", &payload, &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{run:#?}"), &key));
+    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
     assert_reported(&b.sb, &run, &sarif, &key, "settings.py", 2);
     assert_eq!(
         outputs,
-        ["findings=1".to_string(), format!("sarif-file={}", sarif.display())]
+        [
+            "findings=1".to_string(),
+            format!("sarif-file={}", sarif.display())
+        ]
     );
 }
 
@@ -815,10 +810,11 @@ fn real_push_with_a_key_fails_and_reports_it() {
 fn real_push_does_not_report_a_key_from_before_the_range() {
     let b = branched();
     let key = live_key();
-    let c1 = b.sb.commit(&b.repo, "settings.py", &format!("STRIPE = \"{key}\"\n"));
+    let c1 =
+        b.sb.commit(&b.repo, "settings.py", &format!("STRIPE = \"{key}\"\n"));
     let c2 = b.sb.commit(&b.repo, "other.txt", "clean\n");
     let (run, outputs, _) = real_run(&b.sb, &b.repo, "push", &push(&c1, &c2, "feature"), &[]);
-    assert_eq!(run.code, 0, "{}", redact(&format!("{run:#?}"), &key));
+    assert_eq!(run.code, 0, "{}", redact(&format!("{}", show(&run)), &key));
     assert_eq!(outputs[0], "findings=0");
 }
 
@@ -829,10 +825,10 @@ fn real_pull_request_finds_a_key_past_the_thirtieth_commit() {
     let key = live_key();
     b.sb.empty_commits(&b.repo, 32);
     b.sb.commit(&b.repo, "late.env", &format!("STRIPE_SECRET_KEY={key}\n"));
-    let head = b.sb.empty_commits(&b.repo, 2).pop().unwrap();
+    let head = b.sb.empty_commits(&b.repo, 2);
     let payload = pull_request(&b.m[1], &head);
     let (run, outputs, sarif) = real_run(&b.sb, &b.repo, "pull_request", &payload, &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{run:#?}"), &key));
+    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
     assert_reported(&b.sb, &run, &sarif, &key, "late.env", 1);
     assert_eq!(outputs[0], "findings=1");
 }
@@ -841,15 +837,18 @@ fn real_pull_request_finds_a_key_past_the_thirtieth_commit() {
 #[ignore = "needs history"]
 fn real_findings_below_fail_on_pass_but_are_counted_and_uploaded() {
     let b = branched();
-    let key = make_key(&["sk", "test"].join("_")); // medium
+    let key = util::key("sk_test_", 24); // medium
     let c = b.sb.commit(&b.repo, "test.env", &format!("KEY={key}\n"));
     let payload = push(&b.f[1], &c, "feature");
     let (run, outputs, sarif) =
         real_run(&b.sb, &b.repo, "push", &payload, &[("FAIL_ON", "critical")]);
-    assert_eq!(run.code, 0, "{}", redact(&format!("{run:#?}"), &key));
+    assert_eq!(run.code, 0, "{}", redact(&format!("{}", show(&run)), &key));
     assert_eq!(
         outputs,
-        ["findings=1".to_string(), format!("sarif-file={}", sarif.display())]
+        [
+            "findings=1".to_string(),
+            format!("sarif-file={}", sarif.display())
+        ]
     );
 }
 
@@ -858,11 +857,11 @@ fn real_findings_below_fail_on_pass_but_are_counted_and_uploaded() {
 fn real_schedule_scans_every_branch() {
     let b = branched();
     let key = live_key();
-    b.sb.git(&b.repo, &["checkout", "-q", "-b", "side", &b.m[0]]);
+    git(&b.repo, &["checkout", "-q", "-b", "side", &b.m[0]]);
     b.sb.commit(&b.repo, "side.py", &format!("k = '{key}'\n"));
-    b.sb.git(&b.repo, &["checkout", "-q", "main"]);
+    git(&b.repo, &["checkout", "-q", "main"]);
     let (run, outputs, _) = real_run(&b.sb, &b.repo, "schedule", &json!({}), &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{run:#?}"), &key));
+    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
     assert_eq!(outputs[0], "findings=1");
 }
 
@@ -876,8 +875,12 @@ fn real_scanner_error_fails_the_step_and_offers_no_report() {
         [("BASELINE", "missing-baseline.json")],
     ] {
         let (run, outputs, _) = real_run(&b.sb, &b.repo, "push", &payload, &env);
-        assert_eq!(run.code, 2, "{env:?}: {run:#?}");
-        assert!(run.stdout.contains("::error title=stripe-scan::"), "{run:#?}");
+        assert_eq!(run.code, 2, "{env:?}: {}", show(&run));
+        assert!(
+            run.stdout.contains("::error title=stripe-scan::"),
+            "{}",
+            show(&run)
+        );
         assert!(outputs.is_empty(), "{env:?}: {outputs:?}");
     }
 }

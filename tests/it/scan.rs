@@ -180,7 +180,7 @@ fn every_kind_is_found_with_kind_mode_line_and_column() {
         assert_eq!(f["rule"], *rule, "line {}", i + 1);
         assert_eq!(
             f["mode"],
-            mode.map_or(Value::Null, |m| Value::from(m)),
+            mode.map_or(Value::Null, Value::from),
             "line {}",
             i + 1
         );
@@ -346,7 +346,7 @@ fn gitignore_is_honoured_in_a_repository_and_hidden_files_are_scanned() {
         format!("env:\n  WH: {workflow}\n"),
     );
     // Whatever sits in .git/ is git's business, not a file of the project.
-    write(dir.path(), ".git/stray", format!("{}", key("sk_live_", 24)));
+    write(dir.path(), ".git/stray", key("sk_live_", 24));
     let r = run(dir.path(), &["scan", "--format", "json"]);
     let paths: Vec<String> = r
         .findings()
