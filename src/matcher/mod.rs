@@ -7,7 +7,8 @@ pub mod checks;
 use crate::rules::RuleSet;
 use crate::secret::fingerprint_of;
 use crate::severity::Confidence;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 use std::sync::Arc;
 
 /// How far around a key we look for context words (same line and the neighbouring ones).
@@ -31,8 +32,9 @@ pub struct Hit {
 pub struct Matcher {
     rules: Arc<RuleSet>,
     ac: AhoCorasick,
-    /// AC pattern id → (rule index, variant index).
-    targets: Vec<(usize, usize)>,
+    packed: Option<packed::Searcher>,
+    /// Pattern id → (rule index, variant index, prefix is all word bytes).
+    targets: Vec<(usize, usize, bool)>,
     longest_key: usize,
 }
 
@@ -44,7 +46,7 @@ impl Matcher {
         for (ri, rule) in rules.rules.iter().enumerate() {
             for (vi, v) in rule.variants.iter().enumerate() {
                 prefixes.push(v.prefix.clone());
-                targets.push((ri, vi));
+                targets.push((ri, vi, v.prefix.iter().all(|&b| is_word(b))));
                 longest_key = longest_key.max(v.prefix.len() + rule.max_len);
             }
         }
@@ -54,9 +56,15 @@ impl Matcher {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&prefixes)
             .map_err(|e| format!("cannot build the prefix automaton: {e}"))?;
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(&prefixes)
+            .build();
         Ok(Matcher {
             rules,
             ac,
+            packed,
             targets,
             longest_key,
         })
@@ -78,20 +86,34 @@ impl Matcher {
     pub fn find(&self, hay: &[u8], from: usize, until: usize, out: &mut Vec<Hit>) {
         let mut pos = from;
         while pos < until {
-            let m = match self.ac.find(Input::new(hay).span(pos..hay.len())) {
-                Some(m) if m.start() < until => m,
-                _ => return,
+            let Some((start, end, pattern)) = self.next_prefix(hay, pos) else {
+                return;
             };
-            let (ri, vi) = self.targets[m.pattern().as_usize()];
-            match self.confirm(hay, m.start(), m.end(), ri, vi) {
-                Some(hit) => {
-                    pos = hit.end;
-                    out.push(hit);
-                }
-                // Resume one byte on, not after the prefix: a rejected hit must not hide a key
-                // that starts inside it.
-                None => pos = m.start() + 1,
+            if start >= until {
+                return;
             }
+            let (ri, vi, all_word) = self.targets[pattern];
+            // A rejected hit cannot hide a key inside a prefix made of word bytes: a key starting
+            // there would fail its own left-edge test. Other prefixes resume one byte on.
+            pos = if all_word { end } else { start + 1 };
+            if let Some(hit) = self.confirm(hay, start, end, ri, vi) {
+                pos = hit.end;
+                out.push(hit);
+            }
+        }
+    }
+
+    /// The next prefix at or after `pos`: the packed (Teddy) searcher when it could be built (up to
+    /// 64 prefixes, measured slightly faster than the automaton's own prefilter), else the automaton.
+    fn next_prefix(&self, hay: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
+        match &self.packed {
+            Some(p) => p
+                .find_in(hay, Span::from(pos..hay.len()))
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+            None => self
+                .ac
+                .find(Input::new(hay).span(pos..hay.len()))
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
         }
     }
 
