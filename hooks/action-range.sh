@@ -27,7 +27,7 @@ die() {
 shallow_msg="the checkout is shallow and lacks commits this scan needs; set 'fetch-depth: 0' on actions/checkout"
 
 shallow=$(git rev-parse --is-shallow-repository 2>/dev/null) ||
-	die "not inside a git repository; run actions/checkout before this action"
+	die "git cannot open a repository here ($(git rev-parse --git-dir 2>&1 | head -n 1)); run actions/checkout before this action"
 
 for py in python3 python; do
 	command -v "$py" >/dev/null 2>&1 && break

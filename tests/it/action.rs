@@ -794,7 +794,7 @@ fn real_push_with_a_key_fails_and_reports_it() {
     );
     let payload = push(&b.f[1], &c, "feature");
     let (run, outputs, sarif) = real_run(&b.sb, &b.repo, "push", &payload, &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
+    assert_eq!(run.code, 1, "{}", redact(&show(&run), &key));
     assert_reported(&b.sb, &run, &sarif, &key, "settings.py", 2);
     assert_eq!(
         outputs,
@@ -814,7 +814,7 @@ fn real_push_does_not_report_a_key_from_before_the_range() {
         b.sb.commit(&b.repo, "settings.py", &format!("STRIPE = \"{key}\"\n"));
     let c2 = b.sb.commit(&b.repo, "other.txt", "clean\n");
     let (run, outputs, _) = real_run(&b.sb, &b.repo, "push", &push(&c1, &c2, "feature"), &[]);
-    assert_eq!(run.code, 0, "{}", redact(&format!("{}", show(&run)), &key));
+    assert_eq!(run.code, 0, "{}", redact(&show(&run), &key));
     assert_eq!(outputs[0], "findings=0");
 }
 
@@ -828,7 +828,7 @@ fn real_pull_request_finds_a_key_past_the_thirtieth_commit() {
     let head = b.sb.empty_commits(&b.repo, 2);
     let payload = pull_request(&b.m[1], &head);
     let (run, outputs, sarif) = real_run(&b.sb, &b.repo, "pull_request", &payload, &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
+    assert_eq!(run.code, 1, "{}", redact(&show(&run), &key));
     assert_reported(&b.sb, &run, &sarif, &key, "late.env", 1);
     assert_eq!(outputs[0], "findings=1");
 }
@@ -842,7 +842,7 @@ fn real_findings_below_fail_on_pass_but_are_counted_and_uploaded() {
     let payload = push(&b.f[1], &c, "feature");
     let (run, outputs, sarif) =
         real_run(&b.sb, &b.repo, "push", &payload, &[("FAIL_ON", "critical")]);
-    assert_eq!(run.code, 0, "{}", redact(&format!("{}", show(&run)), &key));
+    assert_eq!(run.code, 0, "{}", redact(&show(&run), &key));
     assert_eq!(
         outputs,
         [
@@ -861,7 +861,7 @@ fn real_schedule_scans_every_branch() {
     b.sb.commit(&b.repo, "side.py", &format!("k = '{key}'\n"));
     git(&b.repo, &["checkout", "-q", "main"]);
     let (run, outputs, _) = real_run(&b.sb, &b.repo, "schedule", &json!({}), &[]);
-    assert_eq!(run.code, 1, "{}", redact(&format!("{}", show(&run)), &key));
+    assert_eq!(run.code, 1, "{}", redact(&show(&run), &key));
     assert_eq!(outputs[0], "findings=1");
 }
 
