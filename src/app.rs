@@ -52,7 +52,16 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
         max_file_size: args.max_file_size,
     };
     let (findings, stats) = files::scan(&paths, &opts, &matcher, &config.allow, &diag);
-    Ok(finish(findings, stats, None, &config, &args.common, &diag, started, out))
+    Ok(finish(
+        findings,
+        stats,
+        None,
+        &config,
+        &args.common,
+        &diag,
+        started,
+        out,
+    ))
 }
 
 fn threads(common: &Common) -> usize {
@@ -141,7 +150,11 @@ fn finish(
     if let Err(e) = written {
         // A reader that stopped early (`| head`) is not an error; the exit status still tells.
         if e.kind() != io::ErrorKind::BrokenPipe {
-            let _ = writeln!(io::stderr(), "stripe-scan: writing the report: {}", describe_io(&e));
+            let _ = writeln!(
+                io::stderr(),
+                "stripe-scan: writing the report: {}",
+                describe_io(&e)
+            );
             write_failed = true;
         }
     }

@@ -53,7 +53,11 @@ fn every_example_is_found_by_its_rule_and_every_negative_by_none() {
     let m = Matcher::new(rules.clone()).expect("matcher");
     let mut failures = Vec::new();
     for (ri, rule) in rules.rules.iter().enumerate() {
-        assert!(!rule.examples.is_empty(), "rule {} has no examples", rule.id);
+        assert!(
+            !rule.examples.is_empty(),
+            "rule {} has no examples",
+            rule.id
+        );
         // Random bodies differ each round; several rounds catch a check that only passes by luck.
         for _ in 0..20 {
             for ex in &rule.examples {
@@ -61,13 +65,20 @@ fn every_example_is_found_by_its_rule_and_every_negative_by_none() {
                 let found = hits(&m, &text);
                 let ok = found.len() == 1 && found[0].rule == ri && !found[0].inline_allowed;
                 if !ok {
-                    failures.push(format!("{}: example {ex:?} gave {} hits", rule.id, found.len()));
+                    failures.push(format!(
+                        "{}: example {ex:?} gave {} hits",
+                        rule.id,
+                        found.len()
+                    ));
                 }
             }
             for neg in &rule.negative_examples {
                 let text = expand(neg);
                 if !hits(&m, &text).is_empty() {
-                    failures.push(format!("{}: negative example {neg:?} was reported", rule.id));
+                    failures.push(format!(
+                        "{}: negative example {neg:?} was reported",
+                        rule.id
+                    ));
                 }
             }
         }
@@ -93,6 +104,9 @@ fn every_kind_in_stripe_keys_md_has_a_rule() {
         "cli_key",
         "app_secret",
     ] {
-        assert!(rules.rules.iter().any(|r| r.kind == kind), "no rule for {kind}");
+        assert!(
+            rules.rules.iter().any(|r| r.kind == kind),
+            "no rule for {kind}"
+        );
     }
 }

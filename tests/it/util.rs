@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use std::cell::Cell;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -45,9 +45,12 @@ pub fn random_from(set: &[u8], n: usize) -> String {
             .map(|_| set[(next_u64() % set.len() as u64) as usize] as char)
             .collect();
         let has = |f: fn(&char) -> bool| s.chars().any(|c| f(&c));
-        let wants_mix = set.contains(&b'A') && set.contains(&b'a') && set.contains(&b'0') && n >= 12;
+        let wants_mix =
+            set.contains(&b'A') && set.contains(&b'a') && set.contains(&b'0') && n >= 12;
         let ok = !wants_mix
-            || (has(char::is_ascii_uppercase) && has(char::is_ascii_lowercase) && has(char::is_ascii_digit));
+            || (has(char::is_ascii_uppercase)
+                && has(char::is_ascii_lowercase)
+                && has(char::is_ascii_digit));
         // Avoid accidental runs or sequences the placeholder checks reject.
         if ok && !stripe_scan::matcher::checks::looks_placeholder(s.as_bytes()) {
             return s;
@@ -77,12 +80,19 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     pub fn findings(&self) -> Vec<serde_json::Value> {
-        self.json()["findings"].as_array().cloned().unwrap_or_default()
+        self.json()["findings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -118,12 +128,20 @@ pub fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn stripe-scan");
-    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
     finish(child.wait_with_output().expect("wait"))
 }
 
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("stripe-scan-it").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("stripe-scan-it")
+        .tempdir()
+        .expect("tempdir")
 }
 
 pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -170,7 +188,11 @@ pub fn git_init(dir: &Path) {
 }
 
 /// The finding whose JSON path is `path`, or a panic that shows what was found.
-pub fn finding_at<'a>(findings: &'a [serde_json::Value], path: &str, line: u64) -> &'a serde_json::Value {
+pub fn finding_at<'a>(
+    findings: &'a [serde_json::Value],
+    path: &str,
+    line: u64,
+) -> &'a serde_json::Value {
     findings
         .iter()
         .find(|f| f["path"] == path && f["line"] == line)
