@@ -101,20 +101,63 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Where a finding can be opened on GitHub: `{server}/{repository}/blob/{commit}/{path}#L{line}`.
+pub struct Links {
+    pub server: String,
+    pub repository: String,
+    /// The commit a working-tree or staged finding is shown at (GITHUB_SHA).
+    pub sha: String,
+}
+
+impl Links {
+    /// From the runner's GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA, when all are set.
+    pub fn from_env() -> Option<Links> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Some(Links {
+            server: var("GITHUB_SERVER_URL")?.trim_end_matches('/').to_string(),
+            repository: var("GITHUB_REPOSITORY")?,
+            sha: var("GITHUB_SHA")?,
+        })
+    }
+
+    fn url(&self, f: &Finding) -> Option<String> {
+        // An absolute path or stdin is not a file of the repository.
+        if f.path.starts_with('/') || f.path == "-" {
+            return None;
+        }
+        let commit = f
+            .commit
+            .as_ref()
+            .map_or(self.sha.as_str(), |c| c.id.as_str());
+        Some(format!(
+            "{}/{}/blob/{}/{}#L{}",
+            self.server,
+            self.repository,
+            commit,
+            super::sarif::uri_of(&f.path),
+            f.line
+        ))
+    }
+}
+
 /// Appends the job-summary Markdown to `path`, within what is left of GitHub's 1 MiB.
 pub fn append_step_summary(report: &Report<'_>, path: &Path) -> io::Result<()> {
     let used = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let budget = SUMMARY_LIMIT
         .saturating_sub(used)
         .saturating_sub(SUMMARY_MARGIN) as usize;
-    let text = step_summary(report, budget);
+    let mut text = step_summary(report, budget.saturating_sub(1), Links::from_env().as_ref());
+    if used > 0 && !text.is_empty() {
+        // What an earlier step wrote may not end its last line.
+        text.insert(0, '\n');
+    }
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(text.as_bytes())
 }
 
 /// The summary in at most `budget` bytes: a heading, one table row per finding while they fit, the
 /// steps for each kind and place once, and the scan's counts.
-pub fn step_summary(report: &Report<'_>, budget: usize) -> String {
+pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -> String {
     let rules = report.rules;
     let s = report.summary;
     let heading = match s.findings {
@@ -164,7 +207,7 @@ pub fn step_summary(report: &Report<'_>, budget: usize) -> String {
             room -= head.len();
             let mut shown = 0;
             for f in report.findings {
-                let row = table_row(report, f);
+                let row = table_row(report, f, links);
                 if row.len() + more_note_room > room {
                     break;
                 }
@@ -207,7 +250,7 @@ pub fn step_summary(report: &Report<'_>, budget: usize) -> String {
     format!("{heading}{body}{scope}")
 }
 
-fn table_row(report: &Report<'_>, f: &Finding) -> String {
+fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String {
     let rules = report.rules;
     let severity = f.severity(rules).as_str();
     let severity = if report.fails(f) {
@@ -237,7 +280,14 @@ fn table_row(report: &Report<'_>, f: &Finding) -> String {
         "| {severity} | {} {} | {} | {} |\n",
         literal(&label),
         literal(&f.secret.redacted()),
-        literal(&format!("{}:{}:{}", f.path, f.line, f.column)),
+        match links.and_then(|l| l.url(f)) {
+            // The URL is percent-encoded, so it cannot break out of the link.
+            Some(url) => format!(
+                "[{}]({url})",
+                literal(&format!("{}:{}:{}", f.path, f.line, f.column))
+            ),
+            None => literal(&format!("{}:{}:{}", f.path, f.line, f.column)),
+        },
         literal(&found)
     )
 }

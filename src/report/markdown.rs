@@ -25,15 +25,16 @@ pub fn escape_text(s: &str) -> String {
     out
 }
 
-/// Text from outside (a path, an author) in a table cell, shown literally: every ASCII punctuation
-/// character is backslash-escaped (CommonMark allows it for all of them, and GFM tables need it
-/// for `|`), and a line break becomes a visible `⏎`, since a raw one would end the row.
+/// Text from outside (a path, an author) in a table cell, shown literally: the characters that can
+/// start inline Markdown or HTML are backslash-escaped (GFM tables need it for `|` too), and a line
+/// break becomes a visible `⏎`, since a raw one would end the row. A cell never starts a line, so
+/// block syntax (`#`, `-`, `1.`) cannot trigger.
 pub fn literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             '\n' | '\r' => out.push('⏎'),
-            c if c.is_ascii_punctuation() => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -58,6 +59,6 @@ mod tests {
 
     #[test]
     fn outside_text_is_literal() {
-        assert_eq!(literal("a|b\n`c`<d>"), "a\\|b⏎\\`c\\`\\<d\\>");
+        assert_eq!(literal("a|b\n`c`<d>/e.f"), "a\\|b⏎\\`c\\`\\<d\\>/e.f");
     }
 }
