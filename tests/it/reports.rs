@@ -560,6 +560,12 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             still_in_head: false,
         }),
     };
+    // Debug output (logs, panics) shows the redacted key only.
+    let debug = format!("{finding:?}");
+    assert!(
+        !debug.contains(&k[6..]) && debug.contains(&finding.secret.redacted()),
+        "Debug leaks the key"
+    );
     let summary = Summary {
         findings: 1,
         commits: Some(3),
