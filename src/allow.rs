@@ -35,12 +35,16 @@ impl Allow {
             )
         };
         let mut set = HashSet::new();
-        for f in fingerprints {
+        for (i, f) in fingerprints.iter().enumerate() {
             if !is_fingerprint(f) {
+                // The value is not echoed: a key pasted here by mistake must not reach a log.
                 return Err(Error::config(
                     file,
                     None,
-                    format!("allow.fingerprints: {f:?} is not sha256: followed by 64 hex digits"),
+                    format!(
+                        "allow.fingerprints: entry {} is not sha256: followed by 64 hex digits (`stripe-scan scan --format json` shows each key's fingerprint)",
+                        i + 1
+                    ),
                 ));
             }
             set.insert(f.to_ascii_lowercase());

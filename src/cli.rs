@@ -23,6 +23,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rules in effect (built-in plus config).
     Rules(RulesArgs),
+    /// Scan like `scan` and record every key found in a baseline file (fingerprints only, never a
+    /// key), so that later runs with --baseline report only new keys.
+    Baseline(BaselineArgs),
 }
 
 #[derive(Args, Debug)]
@@ -44,11 +47,20 @@ pub struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Drop (and list) entries whose key this scan no longer found. Without it they are kept.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct RulesArgs {
     /// Config file (default: .stripe-scan.toml in the current directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// text or json.
+    /// text, json or sarif.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
@@ -59,22 +71,29 @@ pub struct Common {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     pub format: Format,
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout (for `baseline`: the baseline file to write).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a SARIF report to FILE, whatever --format is (e.g. --format github --sarif-output x.sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
+    /// Leave out keys listed in this baseline file (made by `stripe-scan baseline`); they count as suppressed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Config file (default: .stripe-scan.toml at the scan or repository root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Exit 1 only for findings at or above this severity (default: low, or fail_on in the config).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
-    /// Print full keys in the report. Off by default: reports are often shared.
+    /// Print full keys in text and JSON reports. Off by default: reports are often shared. SARIF and
+    /// GitHub output never hold a key.
     #[arg(long)]
     pub show_secrets: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
-    /// Print only the findings: no summary line.
+    /// Print only the finding lines: no steps, no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }

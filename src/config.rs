@@ -15,6 +15,8 @@ pub const CONFIG_NAME: &str = ".stripe-scan.toml";
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     fail_on: Option<Severity>,
+    /// A baseline file, relative to the config file's folder.
+    baseline: Option<String>,
     #[serde(default)]
     allow: AllowSpec,
     #[serde(default)]
@@ -35,6 +37,8 @@ pub struct Config {
     pub rules: Arc<RuleSet>,
     pub allow: Allow,
     pub fail_on: Option<Severity>,
+    /// `baseline = "…"` from the config, resolved against the config file's folder.
+    pub baseline: Option<PathBuf>,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
 }
@@ -54,6 +58,7 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Config, Error> {
             rules: Arc::new(rules),
             allow: Allow::default(),
             fail_on: None,
+            baseline: None,
             file: None,
         });
     };
@@ -65,10 +70,14 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Config, Error> {
     let file: ConfigFile = parse_toml(&name, &text)?;
     rules.extend(&file.rule, &name, &text)?;
     let allow = Allow::new(&file.allow.paths, &file.allow.fingerprints, &name)?;
+    let baseline = file
+        .baseline
+        .map(|b| path.parent().unwrap_or(Path::new(".")).join(b));
     Ok(Config {
         rules: Arc::new(rules),
         allow,
         fail_on: file.fail_on,
+        baseline,
         file: Some(path),
     })
 }

@@ -46,16 +46,15 @@ impl Finding {
         }
     }
 
-    /// The kind's steps followed by the place's steps: one list the user can work through.
+    /// The kind's steps inside the place's steps (see `remediation`): one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
-        if self.public_example {
-            return vec![
-                "This is a public example key from Stripe's documentation; it grants nothing. Replace it with your own test key from the environment if the code needs one.".to_string(),
-            ];
-        }
-        let mut steps = self.variant_of(rules).remediation.clone();
-        steps.extend(rules.places.steps(self.place).iter().cloned());
-        steps
+        crate::remediation::steps(
+            rules,
+            self.rule,
+            self.variant,
+            self.place,
+            self.public_example,
+        )
     }
 
     /// Sort key that makes output deterministic whatever order threads finished in.

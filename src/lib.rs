@@ -5,6 +5,7 @@
 
 pub mod allow;
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod decode;
@@ -12,6 +13,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod finding;
 pub mod matcher;
+pub mod remediation;
 pub mod report;
 pub mod rules;
 pub mod scanner;

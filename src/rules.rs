@@ -12,7 +12,7 @@ use toml::Spanned;
 pub const BUILTIN_NAME: &str = "rules/stripe.toml (built-in)";
 pub const BUILTIN_TEXT: &str = include_str!("../rules/stripe.toml");
 
-/// Where a finding was found changes the advice; these name the `[places]` tables of the rule file.
+/// Where a finding was found changes the advice; these name the `[places.*]` lists of the rule file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Place {
     WorkingTree,
@@ -21,20 +21,64 @@ pub enum Place {
     History,
 }
 
+impl Place {
+    pub const ALL: [Place; 4] = [
+        Place::Staged,
+        Place::WorkingTree,
+        Place::Committed,
+        Place::History,
+    ];
+
+    /// The name used in the rule file and in JSON (`place`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::WorkingTree => "working_tree",
+            Place::Staged => "staged",
+            Place::Committed => "committed",
+            Place::History => "history",
+        }
+    }
+
+    /// Where the key is, in words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Place::WorkingTree => "in the working tree",
+            Place::Staged => "staged, not committed yet",
+            Place::Committed => "committed, not pushed yet",
+            Place::History => "in git history",
+        }
+    }
+}
+
+/// How a leak of this kind is handled: whether it must be rotated and purged, expires on its own,
+/// or was never secret. It picks the `[places.<class>]` lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyClass {
+    /// Valid until someone rotates it: rotate, then get it out of git.
+    #[default]
+    Secret,
+    /// Expires on its own or belongs to one object (ephemeral keys, client secrets).
+    ShortLived,
+    /// Public by design (publishable keys).
+    Public,
+}
+
+/// The line of a `[places.*]` list that stands for the kind's own steps.
+pub const KIND_STEPS: &str = "{kind}";
+
+/// Steps for one class of key, by place. Each list reads top to bottom as the user will read it,
+/// with [`KIND_STEPS`] where the kind's steps go.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Places {
-    #[serde(default)]
+pub struct PlaceSteps {
     pub working_tree: Vec<String>,
-    #[serde(default)]
     pub staged: Vec<String>,
-    #[serde(default)]
     pub committed: Vec<String>,
-    #[serde(default)]
     pub history: Vec<String>,
 }
 
-impl Places {
+impl PlaceSteps {
     pub fn steps(&self, place: Place) -> &[String] {
         match place {
             Place::WorkingTree => &self.working_tree,
@@ -45,11 +89,61 @@ impl Places {
     }
 }
 
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Places {
+    pub secret: PlaceSteps,
+    pub short_lived: PlaceSteps,
+    pub public: PlaceSteps,
+}
+
+impl Places {
+    pub fn of(&self, class: KeyClass) -> &PlaceSteps {
+        match class {
+            KeyClass::Secret => &self.secret,
+            KeyClass::ShortLived => &self.short_lived,
+            KeyClass::Public => &self.public,
+        }
+    }
+
+    /// Every list must hold the kind's steps exactly once, or some advice would lose them.
+    fn check(&self, file: &str, text: &str) -> Result<(), Error> {
+        for (class, steps) in [
+            ("secret", &self.secret),
+            ("short_lived", &self.short_lived),
+            ("public", &self.public),
+        ] {
+            for place in Place::ALL {
+                let n = steps
+                    .steps(place)
+                    .iter()
+                    .filter(|s| s.trim() == KIND_STEPS)
+                    .count();
+                if n != 1 {
+                    let table = format!("[places.{class}]");
+                    let line = text.find(&table).map(|at| line_of(text, at));
+                    return Err(Error::config(
+                        file,
+                        line,
+                        format!(
+                            "{table} {}: must hold the line {KIND_STEPS:?} exactly once, found {n}",
+                            place.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BuiltinFile {
     #[serde(default)]
     public_examples: Vec<String>,
+    public_example_remediation: Vec<String>,
+    default_remediation: Vec<String>,
     places: Places,
     #[serde(default)]
     rule: Vec<RuleSpec>,
@@ -100,6 +194,9 @@ pub struct VariantSpec {
     pub label: String,
     #[serde(default)]
     pub remediation: Vec<String>,
+    /// `secret` (default), `short_lived` or `public`: which `[places.*]` advice applies.
+    #[serde(default)]
+    pub class: KeyClass,
 }
 
 fn default_entropy() -> f64 {
@@ -141,6 +238,7 @@ pub struct Variant {
     pub severity: Severity,
     pub label: String,
     pub remediation: Vec<String>,
+    pub class: KeyClass,
 }
 
 /// Every rule in effect, plus the advice by place and the known public example keys.
@@ -149,15 +247,22 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub places: Places,
     pub public_examples: HashSet<String>,
+    /// Steps for a public example key, in place of its rule's.
+    pub public_example_remediation: Vec<String>,
+    /// The kind's steps for a config rule that gives none.
+    pub default_remediation: Vec<String>,
 }
 
 impl RuleSet {
     pub fn builtin() -> Result<RuleSet, Error> {
         let file: BuiltinFile = parse_toml(BUILTIN_NAME, BUILTIN_TEXT)?;
+        file.places.check(BUILTIN_NAME, BUILTIN_TEXT)?;
         let mut set = RuleSet {
             rules: Vec::new(),
             places: file.places,
             public_examples: file.public_examples.into_iter().collect(),
+            public_example_remediation: file.public_example_remediation,
+            default_remediation: file.default_remediation,
         };
         for spec in file.rule {
             set.add(compile(&spec, BUILTIN_NAME, BUILTIN_TEXT)?);
@@ -289,6 +394,7 @@ fn compile(spec: &RuleSpec, file: &str, text: &str) -> Result<Rule, Error> {
             severity: v.severity,
             label: v.label.clone(),
             remediation: v.remediation.clone(),
+            class: v.class,
         });
     }
     let lower = |words: &[String]| -> Vec<Vec<u8>> {

@@ -22,6 +22,7 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
         "secret_redacted": f.secret.redacted(),
         "fingerprint": f.secret.fingerprint(),
         "public_example": f.public_example,
+        "place": f.place.as_str(),
         "commit": f.commit.as_ref().map(|c| c.id.clone()),
         "remediation": f.remediation(rules),
     });
@@ -43,6 +44,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         "bytes": s.bytes,
         "findings": s.findings,
         "suppressed": s.suppressed,
+        "suppressed_by": s.suppressed_by.json(),
         "errors": s.errors,
         "skipped": s.skipped,
         "elapsed_ms": s.elapsed_ms as u64,

@@ -1,19 +1,69 @@
 //! Report writers. Every writer gets the same sorted, filtered findings and the summary; only
-//! `show_secrets` lets a writer print a full key.
+//! `show_secrets` lets a writer print a full key, and the SARIF and GitHub writers, whose output
+//! is published (code scanning, workflow logs), never do.
 
+pub mod github;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use crate::finding::Finding;
 use crate::rules::RuleSet;
+use crate::severity::Severity;
 use std::io::{self, Write};
+
+/// Findings left out on purpose, by reason: counted so that suppression is always visible.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Suppressed {
+    /// `stripe-scan:allow` on the key's line.
+    pub inline: usize,
+    /// `[allow] paths` in the config.
+    pub path: usize,
+    /// `[allow] fingerprints` in the config.
+    pub fingerprint: usize,
+    /// Listed in the baseline file.
+    pub baseline: usize,
+}
+
+impl Suppressed {
+    pub fn total(&self) -> usize {
+        self.inline + self.path + self.fingerprint + self.baseline
+    }
+
+    /// `2 inline, 1 by baseline`: the non-zero reasons.
+    pub fn describe(&self) -> String {
+        [
+            (self.inline, "inline"),
+            (self.path, "by path"),
+            (self.fingerprint, "by fingerprint"),
+            (self.baseline, "by baseline"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "inline": self.inline,
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "baseline": self.baseline,
+        })
+    }
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub files: u64,
     pub bytes: u64,
     pub findings: usize,
+    /// Total of `suppressed_by`.
     pub suppressed: usize,
+    pub suppressed_by: Suppressed,
     pub errors: usize,
     pub skipped: usize,
     pub elapsed_ms: u128,
@@ -26,12 +76,27 @@ pub struct Report<'a> {
     pub rules: &'a RuleSet,
     pub summary: &'a Summary,
     pub show_secrets: bool,
+    /// Findings at or above this severity fail the run (exit 1).
+    pub fail_on: Severity,
+}
+
+impl Report<'_> {
+    /// Whether this finding makes the run exit 1. Public example keys never do.
+    pub fn fails(&self, f: &Finding) -> bool {
+        !f.public_example && f.severity(self.rules) >= self.fail_on
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// For a person: grouped by file, with what to do.
     Text,
+    /// One JSON object (the contract in the README).
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions annotations, plus a table in the job summary when GITHUB_STEP_SUMMARY is set.
+    Github,
 }
 
 pub struct Style {
@@ -48,5 +113,20 @@ pub fn write(
     match format {
         Format::Text => text::write(report, style, out),
         Format::Json => json::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Github => github::write(report, out),
+    }
+}
+
+/// "Stripe live secret key": the label, naming Stripe once, for titles read out of context.
+pub fn title(label: &str) -> String {
+    if label.contains("Stripe") {
+        let mut c = label.chars();
+        match c.next() {
+            Some(first) => first.to_uppercase().chain(c).collect(),
+            None => String::new(),
+        }
+    } else {
+        format!("Stripe {label}")
     }
 }

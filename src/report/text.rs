@@ -1,6 +1,8 @@
-//! The default report, for a person: one block per finding, `path:line:col` first so editors and
-//! terminals can jump to it, the key type in words, the redacted key, and numbered steps. Steps
-//! already printed for the same key type and place are referred to rather than repeated.
+//! The default report, for a person reading a terminal: findings grouped under a header line per
+//! file; each finding line keeps `path:line:col` so editors and terminals can jump to it, then the
+//! key type in words, the redacted key and the severity; below it the numbered steps. Steps already
+//! printed for the same key type and place are referred to rather than repeated. `--quiet` prints
+//! the finding lines alone.
 
 use super::{Report, Style};
 use crate::severity::Severity;
@@ -15,72 +17,108 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             s.to_string()
         }
     };
+    let rules = report.rules;
     let mut explained = HashSet::new();
-    let mut last_path: Option<&str> = None;
-    for f in report.findings {
-        let rules = report.rules;
-        let variant = f.variant_of(rules);
-        let rule = f.rule_of(rules);
-        let severity = f.severity(rules);
-        if last_path.is_some_and(|p| p != f.path) {
-            writeln!(out)?;
-        }
-        last_path = Some(&f.path);
-        let key = if report.show_secrets {
-            f.secret.expose()
-        } else {
-            f.secret.redacted()
-        };
-        let label = if f.public_example {
-            format!(
-                "{} (public example from Stripe's docs, harmless)",
-                variant.label
-            )
-        } else {
-            variant.label.clone()
-        };
-        writeln!(
-            out,
-            "{}: {} {} [{}]",
-            paint("1", &format!("{}:{}:{}", f.path, f.line, f.column)),
-            label,
-            key,
-            paint(severity_color(severity), severity.as_str()),
-        )?;
-        let mut detail = format!(
-            "    rule {} · confidence {} · {}",
-            rule.id,
-            f.confidence.as_str(),
-            f.secret.fingerprint()
-        );
-        if let Some(c) = &f.commit {
-            let short = &c.id[..c.id.len().min(12)];
-            detail.push_str(&format!(
-                "\n    introduced in {short} by {} on {} · {}",
-                c.author,
-                c.date,
-                if c.still_in_head {
-                    "still in HEAD"
-                } else {
-                    "no longer in HEAD"
-                }
-            ));
-        }
-        writeln!(out, "{detail}")?;
-        if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
-            writeln!(out, "    What to do:")?;
-            for (i, step) in f.remediation(rules).iter().enumerate() {
-                writeln!(out, "      {}. {step}", i + 1)?;
+    let findings = report.findings;
+    let mut i = 0;
+    while i < findings.len() {
+        let path = &findings[i].path;
+        let group = findings[i..].iter().take_while(|f| &f.path == path).count();
+        if !style.quiet {
+            if i > 0 {
+                writeln!(out)?;
             }
-        } else {
+            let count = if group == 1 {
+                "1 finding".to_string()
+            } else {
+                format!("{group} findings")
+            };
+            writeln!(out, "{} ({count})", paint("1;4", &printable(path)))?;
+        }
+        for f in &findings[i..i + group] {
+            let variant = f.variant_of(rules);
+            let severity = f.severity(rules);
+            let key = if report.show_secrets {
+                f.secret.expose()
+            } else {
+                f.secret.redacted()
+            };
+            let label = if f.public_example {
+                format!(
+                    "{} (public example from Stripe's docs, harmless)",
+                    variant.label
+                )
+            } else {
+                variant.label.clone()
+            };
+            let indent = if style.quiet { "" } else { "  " };
             writeln!(
                 out,
-                "    What to do: the same steps as for the {} above.",
-                variant.label
+                "{indent}{}: {label} {key} [{}]",
+                paint(
+                    "1",
+                    &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
+                ),
+                paint(severity_color(severity), severity.as_str()),
             )?;
+            if style.quiet {
+                continue;
+            }
+            writeln!(
+                out,
+                "      {} · rule {} · confidence {}",
+                f.secret.fingerprint(),
+                f.rule_of(rules).id,
+                f.confidence.as_str(),
+            )?;
+            if let Some(c) = &f.commit {
+                writeln!(
+                    out,
+                    "      introduced in {} by {} on {} · {}",
+                    &c.id[..c.id.len().min(12)],
+                    printable(&c.author),
+                    c.date,
+                    if c.still_in_head {
+                        "still in HEAD"
+                    } else {
+                        "no longer in HEAD"
+                    }
+                )?;
+            }
+            if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
+                writeln!(out, "      What to do ({}):", f.place.describe())?;
+                for (n, step) in f.remediation(rules).iter().enumerate() {
+                    writeln!(out, "        {}. {step}", n + 1)?;
+                }
+            } else {
+                writeln!(
+                    out,
+                    "      What to do: the same steps as for the {} {} above.",
+                    variant.label,
+                    f.place.describe()
+                )?;
+            }
         }
+        i += group;
     }
     Ok(())
+}
+
+/// A path or name as one line a terminal cannot be steered by: control characters (a newline or an
+/// escape sequence in a file name) are shown escaped.
+fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn severity_color(s: Severity) -> &'static str {
@@ -92,14 +130,13 @@ fn severity_color(s: Severity) -> &'static str {
     }
 }
 
-/// The closing line on stderr.
-pub fn summary_line(report: &Report<'_>) -> String {
-    let s = report.summary;
+/// `1 critical, 2 high`: the findings by severity, highest first.
+pub fn severity_counts(report: &Report<'_>) -> String {
     let mut by_sev = [0usize; 5];
     for f in report.findings {
         by_sev[f.severity(report.rules) as usize] += 1;
     }
-    let sevs: Vec<String> = [
+    [
         Severity::Critical,
         Severity::High,
         Severity::Medium,
@@ -109,11 +146,18 @@ pub fn summary_line(report: &Report<'_>) -> String {
     .iter()
     .filter(|&&sv| by_sev[sv as usize] > 0)
     .map(|&sv| format!("{} {}", by_sev[sv as usize], sv.as_str()))
-    .collect();
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// The closing line on stderr.
+pub fn summary_line(report: &Report<'_>) -> String {
+    let s = report.summary;
+    let sevs = severity_counts(report);
     let findings = match s.findings {
         0 => "no findings".to_string(),
-        1 => format!("1 finding ({})", sevs.join(", ")),
-        n => format!("{n} findings ({})", sevs.join(", ")),
+        1 => format!("1 finding ({sevs})"),
+        n => format!("{n} findings ({sevs})"),
     };
     let scope = match s.commits {
         Some(c) => format!("{c} commits, {} blobs", s.files),
@@ -126,8 +170,9 @@ pub fn summary_line(report: &Report<'_>) -> String {
     );
     if s.suppressed > 0 {
         line.push_str(&format!(
-            "; {} suppressed by allowlist or baseline",
-            s.suppressed
+            "; {} suppressed ({})",
+            s.suppressed,
+            s.suppressed_by.describe()
         ));
     }
     if s.skipped > 0 {

@@ -3,6 +3,7 @@
 //! into this repository.
 
 mod action;
+mod reports;
 mod rules;
 mod scan;
 mod util;

@@ -1,0 +1,304 @@
+//! `--format github`: one workflow command per finding, which GitHub shows as an annotation on the
+//! file and line, and, when `GITHUB_STEP_SUMMARY` names a file, a Markdown table appended to the
+//! job summary.
+//!
+//! Levels: `error` for a finding that fails the run (at or above `--fail-on`), `warning` for one
+//! below it, `notice` for a public example key. Workflow logs and summaries are shown to everyone
+//! who can see the run, so the key is always redacted here, even with `--show-secrets`.
+
+use super::markdown::{escape_text, literal};
+use super::text::severity_counts;
+use super::{title, Report};
+use crate::finding::Finding;
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// GitHub refuses a step summary over 1 MiB; stay clear of it, whatever the step wrote before.
+pub const SUMMARY_LIMIT: u64 = 1 << 20;
+const SUMMARY_MARGIN: u64 = 4 << 10;
+
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    for f in report.findings {
+        writeln!(out, "{}", annotation(report, f))?;
+    }
+    Ok(())
+}
+
+pub fn level(report: &Report<'_>, f: &Finding) -> &'static str {
+    if f.public_example {
+        "notice"
+    } else if report.fails(f) {
+        "error"
+    } else {
+        "warning"
+    }
+}
+
+/// `::error file=…,line=…,col=…,endColumn=…,title=…::message`.
+pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
+    let rules = report.rules;
+    let label = title(&f.variant_of(rules).label);
+    let severity = f.severity(rules);
+    let mut props = Vec::new();
+    // stdin has no file to point at.
+    if f.path != "-" {
+        props.push(format!("file={}", escape_property(&f.path)));
+    }
+    props.push(format!("line={}", f.line));
+    props.push(format!("col={}", f.column));
+    props.push(format!(
+        "endColumn={}",
+        f.column + f.secret.as_bytes().len() as u64
+    ));
+    props.push(format!(
+        "title={}",
+        escape_property(&format!("{label} ({})", severity.as_str()))
+    ));
+    let mut msg = format!(
+        "{label} {} at {}:{}:{}, {}",
+        f.secret.redacted(),
+        f.path,
+        f.line,
+        f.column,
+        f.place.describe()
+    );
+    if let Some(c) = &f.commit {
+        msg.push_str(&format!(
+            "; introduced in commit {} by {} on {}, {}",
+            &c.id[..c.id.len().min(12)],
+            c.author,
+            c.date,
+            if c.still_in_head {
+                "still in HEAD"
+            } else {
+                "no longer in HEAD"
+            }
+        ));
+    }
+    msg.push_str(".\nWhat to do:");
+    for (i, s) in f.remediation(rules).iter().enumerate() {
+        msg.push_str(&format!("\n{}. {s}", i + 1));
+    }
+    format!(
+        "::{} {}::{}",
+        level(report, f),
+        props.join(","),
+        escape_data(&msg)
+    )
+}
+
+/// The message part: `%`, CR and LF are GitHub's escapes.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value: as data, plus `:` and `,`, which would end the value.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Where a finding can be opened on GitHub: `{server}/{repository}/blob/{commit}/{path}#L{line}`.
+pub struct Links {
+    pub server: String,
+    pub repository: String,
+    /// The commit a working-tree or staged finding is shown at (GITHUB_SHA).
+    pub sha: String,
+}
+
+impl Links {
+    /// From the runner's GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA, when all are set.
+    pub fn from_env() -> Option<Links> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Some(Links {
+            server: var("GITHUB_SERVER_URL")?.trim_end_matches('/').to_string(),
+            repository: var("GITHUB_REPOSITORY")?,
+            sha: var("GITHUB_SHA")?,
+        })
+    }
+
+    fn url(&self, f: &Finding) -> Option<String> {
+        // An absolute path or stdin is not a file of the repository.
+        if f.path.starts_with('/') || f.path == "-" {
+            return None;
+        }
+        let commit = f
+            .commit
+            .as_ref()
+            .map_or(self.sha.as_str(), |c| c.id.as_str());
+        Some(format!(
+            "{}/{}/blob/{}/{}#L{}",
+            self.server,
+            self.repository,
+            commit,
+            super::sarif::uri_of(&f.path),
+            f.line
+        ))
+    }
+}
+
+/// Appends the job-summary Markdown to `path`, within what is left of GitHub's 1 MiB.
+pub fn append_step_summary(report: &Report<'_>, path: &Path) -> io::Result<()> {
+    let used = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let budget = SUMMARY_LIMIT
+        .saturating_sub(used)
+        .saturating_sub(SUMMARY_MARGIN) as usize;
+    let mut text = step_summary(report, budget.saturating_sub(1), Links::from_env().as_ref());
+    if used > 0 && !text.is_empty() {
+        // What an earlier step wrote may not end its last line.
+        text.insert(0, '\n');
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// The summary in at most `budget` bytes: a heading, one table row per finding while they fit, the
+/// steps for each kind and place once, and the scan's counts.
+pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -> String {
+    let rules = report.rules;
+    let s = report.summary;
+    let heading = match s.findings {
+        0 => "## stripe-scan: no Stripe keys found\n\n".to_string(),
+        n => format!(
+            "## stripe-scan: {n} finding{} ({})\n\n",
+            if n == 1 { "" } else { "s" },
+            severity_counts(report)
+        ),
+    };
+    let mut scope = match s.commits {
+        Some(c) => format!(
+            "Scanned {c} commits ({} blobs, {:.1} MB)",
+            s.files,
+            s.bytes as f64 / 1e6
+        ),
+        None => format!("Scanned {} files ({:.1} MB)", s.files, s.bytes as f64 / 1e6),
+    };
+    scope.push_str(&format!(" in {:.2} s", s.elapsed_ms as f64 / 1000.0));
+    if s.suppressed > 0 {
+        scope.push_str(&format!(
+            "; {} suppressed ({})",
+            s.suppressed,
+            s.suppressed_by.describe()
+        ));
+    }
+    if s.skipped > 0 {
+        scope.push_str(&format!("; {} skipped", s.skipped));
+    }
+    if s.errors > 0 {
+        scope.push_str(&format!(
+            "; **{} errors: the scan is incomplete**",
+            s.errors
+        ));
+    }
+    scope.push_str(".\n\n");
+    if heading.len() + scope.len() > budget {
+        return String::new();
+    }
+    let mut room = budget - heading.len() - scope.len();
+    let mut body = String::new();
+    if !report.findings.is_empty() {
+        let head = "| Severity | Key | Where | Found |\n|---|---|---|---|\n";
+        let more_note_room = 200;
+        if head.len() + more_note_room < room {
+            body.push_str(head);
+            room -= head.len();
+            let mut shown = 0;
+            for f in report.findings {
+                let row = table_row(report, f, links);
+                if row.len() + more_note_room > room {
+                    break;
+                }
+                room -= row.len();
+                body.push_str(&row);
+                shown += 1;
+            }
+            body.push('\n');
+            if shown < report.findings.len() {
+                let note = format!(
+                    "…and {} more findings, not shown to keep this summary under GitHub's 1 MiB: see the annotations, the job log or the SARIF report.\n\n",
+                    report.findings.len() - shown
+                );
+                room = room.saturating_sub(note.len());
+                body.push_str(&note);
+            }
+        }
+        // What to do, once per key type and place.
+        let mut explained = HashSet::new();
+        for f in report.findings {
+            if !explained.insert((f.rule, f.variant, f.place, f.public_example)) {
+                continue;
+            }
+            let mut block = format!(
+                "<details><summary>What to do: {}, {}</summary>\n\n",
+                literal(&title(&f.variant_of(rules).label)),
+                f.place.describe()
+            );
+            for (i, step) in f.remediation(rules).iter().enumerate() {
+                block.push_str(&format!("{}. {}\n", i + 1, escape_text(step)));
+            }
+            block.push_str("\n</details>\n\n");
+            if block.len() > room {
+                break;
+            }
+            room -= block.len();
+            body.push_str(&block);
+        }
+    }
+    format!("{heading}{body}{scope}")
+}
+
+fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String {
+    let rules = report.rules;
+    let severity = f.severity(rules).as_str();
+    let severity = if report.fails(f) {
+        format!("**{severity}**")
+    } else {
+        severity.to_string()
+    };
+    let label = if f.public_example {
+        format!("{} (public example)", title(&f.variant_of(rules).label))
+    } else {
+        title(&f.variant_of(rules).label)
+    };
+    let found = match &f.commit {
+        Some(c) => format!(
+            "{}: commit {}{}",
+            f.place.describe(),
+            &c.id[..c.id.len().min(12)],
+            if c.still_in_head {
+                ", still in HEAD"
+            } else {
+                ""
+            }
+        ),
+        None => f.place.describe().to_string(),
+    };
+    format!(
+        "| {severity} | {} {} | {} | {} |\n",
+        literal(&label),
+        literal(&f.secret.redacted()),
+        match links.and_then(|l| l.url(f)) {
+            // The URL is percent-encoded, so it cannot break out of the link.
+            Some(url) => format!(
+                "[{}]({url})",
+                literal(&format!("{}:{}:{}", f.path, f.line, f.column))
+            ),
+            None => literal(&format!("{}:{}:{}", f.path, f.line, f.column)),
+        },
+        literal(&found)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_follow_the_runner() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
+    }
+}
