@@ -13,6 +13,23 @@ pub struct CommitInfo {
     pub still_in_head: bool,
 }
 
+impl CommitInfo {
+    /// "commit 1a2b3c4d5e6f by Name <mail> on DATE, still in HEAD": the same words in every report.
+    pub fn describe(&self) -> String {
+        format!(
+            "commit {} by {} on {}, {}",
+            &self.id[..self.id.len().min(12)],
+            self.author,
+            self.date,
+            if self.still_in_head {
+                "still in HEAD"
+            } else {
+                "no longer in HEAD"
+            }
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub rule: usize,

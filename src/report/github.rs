@@ -65,17 +65,7 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
         f.place.describe()
     );
     if let Some(c) = &f.commit {
-        msg.push_str(&format!(
-            "; introduced in commit {} by {} on {}, {}",
-            &c.id[..c.id.len().min(12)],
-            c.author,
-            c.date,
-            if c.still_in_head {
-                "still in HEAD"
-            } else {
-                "no longer in HEAD"
-            }
-        ));
+        msg.push_str(&format!("; introduced in {}", c.describe()));
     }
     msg.push_str(".\nWhat to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {

@@ -38,20 +38,7 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
 }
 
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let s = report.summary;
-    let mut summary = json!({
-        "files": s.files,
-        "bytes": s.bytes,
-        "findings": s.findings,
-        "suppressed": s.suppressed,
-        "suppressed_by": s.suppressed_by.json(),
-        "errors": s.errors,
-        "skipped": s.skipped,
-        "elapsed_ms": s.elapsed_ms as u64,
-    });
-    if let Some(c) = s.commits {
-        summary["commits"] = json!(c);
-    }
+    let summary = report.summary.json();
     let doc = json!({
         "version": 1,
         "findings": report

@@ -71,6 +71,26 @@ pub struct Summary {
     pub commits: Option<u64>,
 }
 
+impl Summary {
+    /// The counts as JSON, shared by the JSON report and SARIF's run properties.
+    pub fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "files": self.files,
+            "bytes": self.bytes,
+            "findings": self.findings,
+            "suppressed": self.suppressed,
+            "suppressed_by": self.suppressed_by.json(),
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "elapsed_ms": self.elapsed_ms as u64,
+        });
+        if let Some(c) = self.commits {
+            v["commits"] = serde_json::json!(c);
+        }
+        v
+    }
+}
+
 pub struct Report<'a> {
     pub findings: &'a [Finding],
     pub rules: &'a RuleSet,

@@ -91,26 +91,14 @@ pub fn document(report: &Report<'_>) -> Value {
     driver.insert("semanticVersion".into(), json!(env!("CARGO_PKG_VERSION")));
     driver.insert("rules".into(), Value::Array(sarif_rules));
 
-    let s = report.summary;
-    let mut summary = json!({
-        "files": s.files,
-        "bytes": s.bytes,
-        "findings": s.findings,
-        "suppressed": s.suppressed,
-        "suppressed_by": s.suppressed_by.json(),
-        "errors": s.errors,
-        "skipped": s.skipped,
-    });
-    if let Some(c) = s.commits {
-        summary["commits"] = json!(c);
-    }
+    let summary = report.summary.json();
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": Value::Object(driver) },
             // A partial scan is never a clean one: code scanning shows this as a failed analysis.
-            "invocations": [{ "executionSuccessful": s.errors == 0 }],
+            "invocations": [{ "executionSuccessful": report.summary.errors == 0 }],
             "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": { "summary": summary },
@@ -268,17 +256,7 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         f.place.describe()
     );
     if let Some(c) = &f.commit {
-        message.push_str(&format!(
-            ": introduced in commit {} by {} on {}, {}",
-            short(&c.id),
-            c.author,
-            c.date,
-            if c.still_in_head {
-                "still in HEAD"
-            } else {
-                "no longer in HEAD"
-            }
-        ));
+        message.push_str(&format!(": introduced in {}", c.describe()));
     }
     message.push_str(". What to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
@@ -327,10 +305,6 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "partialFingerprints": { FINGERPRINT_KEY: hex },
         "properties": props,
     })
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }
 
 /// A report path as a URI reference: `/`-separated segments with everything but unreserved

@@ -72,18 +72,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 f.confidence.as_str(),
             )?;
             if let Some(c) = &f.commit {
-                writeln!(
-                    out,
-                    "      introduced in {} by {} on {} · {}",
-                    &c.id[..c.id.len().min(12)],
-                    printable(&c.author),
-                    c.date,
-                    if c.still_in_head {
-                        "still in HEAD"
-                    } else {
-                        "no longer in HEAD"
-                    }
-                )?;
+                writeln!(out, "      introduced in {}", printable(&c.describe()))?;
             }
             if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
                 writeln!(out, "      What to do ({}):", f.place.describe())?;
