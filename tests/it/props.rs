@@ -345,7 +345,7 @@ fn located(findings: &[Finding]) -> Expected {
         .iter()
         .map(|f| (f.secret.fingerprint(), f.line, f.column))
         .collect();
-    v.sort_by(|a, b| (a.1, a.2).cmp(&(b.1, b.2)));
+    v.sort_by_key(|a| (a.1, a.2));
     v
 }
 
