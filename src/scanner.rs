@@ -46,6 +46,14 @@ impl<'m> Scanner<'m> {
         }
     }
 
+    pub fn matcher(&self) -> &'m Matcher {
+        self.matcher
+    }
+
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
     /// Scans `chunk` bytes per step instead of 1 MiB, so tests can put keys on every boundary of
     /// the streaming path with small inputs.
     #[doc(hidden)]

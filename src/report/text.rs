@@ -3,6 +3,7 @@
 //! already printed for the same key type and place are referred to rather than repeated.
 
 use super::{Report, Style};
+use crate::error::printable;
 use crate::severity::Severity;
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -42,7 +43,10 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         writeln!(
             out,
             "{}: {} {} [{}]",
-            paint("1", &format!("{}:{}:{}", f.path, f.line, f.column)),
+            paint(
+                "1",
+                &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
+            ),
             label,
             key,
             paint(severity_color(severity), severity.as_str()),
