@@ -71,7 +71,7 @@ pub struct Common {
     /// Print full keys in the report. Off by default: reports are often shared.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Print only the findings: no summary line.
