@@ -2,6 +2,7 @@
 //! (and real git repositories made with the real `git`). Keys are built at run time, never written
 //! into this repository.
 
+#[cfg(unix)]
 mod hostile;
 mod props;
 mod rules;
