@@ -225,11 +225,15 @@ fn filter(
     (kept, suppressed)
 }
 
+/// More threads than this only wait on the disk; thousands fail to spawn and would abort the scan.
+const MAX_THREADS: usize = 256;
+
 fn threads(common: &Common) -> usize {
     common
         .threads
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .min(MAX_THREADS)
 }
 
 /// Output is opened before anything is scanned, so a bad `--output` costs nothing.

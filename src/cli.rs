@@ -90,7 +90,7 @@ pub struct Common {
     /// GitHub output never hold a key.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Print only the finding lines: no steps, no summary line.

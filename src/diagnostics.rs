@@ -1,7 +1,7 @@
 //! Per-item problems (an unreadable file, a skipped special file) are printed as they happen, one
 //! line each, and counted so the exit status can say the scan was partial.
 
-use crate::error::Error;
+use crate::error::{printable, Error};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,7 +21,7 @@ impl Diagnostics {
     /// Something left out on purpose (a FIFO, a device), said so but not an error.
     pub fn note(&self, what: &str, why: &str) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
-        emit(&format!("stripe-scan: {what}: {why}"));
+        emit(&format!("stripe-scan: {}: {why}", printable(what)));
     }
 
     pub fn errors(&self) -> usize {

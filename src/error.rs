@@ -1,6 +1,7 @@
 //! Errors say what went wrong and where: a file (and line) for configuration, a path or object id
 //! for scanned input. Each renders as one line, and none ever carries a key.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -48,6 +49,25 @@ pub fn describe_io(err: &io::Error) -> String {
     }
 }
 
+/// A name as one line of a message: a file may be called `a\nb`, and a control character in a
+/// terminal message can rewrite what the user sees. Control characters are shown escaped.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -59,13 +79,13 @@ impl fmt::Display for Error {
                 file,
                 line: Some(line),
                 cause,
-            } => write!(f, "{file}:{line}: {cause}"),
+            } => write!(f, "{}:{line}: {cause}", printable(file)),
             Error::Config {
                 file,
                 line: None,
                 cause,
-            } => write!(f, "{file}: {cause}"),
-            Error::Input { what, cause } => write!(f, "{what}: {cause}"),
+            } => write!(f, "{}: {cause}", printable(file)),
+            Error::Input { what, cause } => write!(f, "{}: {cause}", printable(what)),
             Error::Usage(msg) => f.write_str(msg),
         }
     }

@@ -1,6 +1,24 @@
 use clap::Parser;
+use std::io::Write;
 
 fn main() {
+    // A bug must never print a panic message, which could quote the data being scanned: one line
+    // instead, and exit 2, so a crash can never pass for a clean scan. STRIPE_SCAN_BACKTRACE=1
+    // keeps the default report, for developers.
+    if std::env::var_os("STRIPE_SCAN_BACKTRACE").is_none() {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let _ = writeln!(
+                std::io::stderr(),
+                "stripe-scan: internal error{at} (a bug: please report it)"
+            );
+        }));
+    }
     let cli = stripe_scan::cli::Cli::parse();
-    std::process::exit(stripe_scan::app::run(cli));
+    let code = std::panic::catch_unwind(|| stripe_scan::app::run(cli))
+        .unwrap_or(stripe_scan::app::EXIT_ERROR);
+    std::process::exit(code);
 }

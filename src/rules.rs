@@ -267,7 +267,7 @@ impl RuleSet {
         for spec in file.rule {
             set.add(compile(&spec, BUILTIN_NAME, BUILTIN_TEXT)?);
         }
-        set.check_prefixes(BUILTIN_NAME)?;
+        set.check_prefixes(BUILTIN_NAME, &[], BUILTIN_TEXT)?;
         Ok(set)
     }
 
@@ -276,7 +276,7 @@ impl RuleSet {
         for spec in specs {
             self.add(compile(spec, file, text)?);
         }
-        self.check_prefixes(file)
+        self.check_prefixes(file, specs, text)
     }
 
     fn add(&mut self, rule: Rule) {
@@ -286,15 +286,22 @@ impl RuleSet {
         }
     }
 
-    /// One prefix must lead to one rule, or a hit would be ambiguous.
-    fn check_prefixes(&self, file: &str) -> Result<(), Error> {
+    /// One prefix must lead to one rule, or a hit would be ambiguous. The error points at the
+    /// prefix in `specs` (the rules just read from `text`) when one of the two rules is there.
+    fn check_prefixes(&self, file: &str, specs: &[RuleSpec], text: &str) -> Result<(), Error> {
         let mut seen: Vec<(&[u8], &str)> = Vec::new();
         for rule in &self.rules {
             for v in &rule.variants {
                 if let Some((_, other)) = seen.iter().find(|(p, _)| *p == v.prefix.as_slice()) {
+                    let line = specs
+                        .iter()
+                        .filter(|s| s.id.get_ref() == &rule.id || s.id.get_ref() == other)
+                        .flat_map(|s| &s.variant)
+                        .find(|sv| sv.prefix.get_ref().as_bytes() == v.prefix.as_slice())
+                        .map(|sv| line_of(text, sv.prefix.span().start));
                     return Err(Error::config(
                         file,
-                        None,
+                        line,
                         format!(
                             "rule {}: prefix {} is already used by rule {}",
                             rule.id,

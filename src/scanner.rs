@@ -9,19 +9,23 @@ use crate::finding::Finding;
 use crate::matcher::{Hit, Matcher, CONTEXT_BYTES};
 use crate::rules::Place;
 use crate::secret::Secret;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::mpsc;
 
 /// Bytes scanned per step; small files fit in one read. Measured on a tree of many small files,
 /// a reused buffer beat mmap by 4x, so there is no mmap path.
 const CHUNK: usize = 1 << 20;
+
+const NOT_REGULAR: &str = "not a regular file (FIFO, socket or device), skipped";
 
 pub struct Scanner<'m> {
     matcher: &'m Matcher,
     buf: Vec<u8>,
     hits: Vec<Hit>,
     max_file_size: u64,
+    chunk: usize,
 }
 
 /// Where the bytes came from, copied into every finding.
@@ -38,7 +42,24 @@ impl<'m> Scanner<'m> {
             buf: Vec::new(),
             hits: Vec::new(),
             max_file_size,
+            chunk: CHUNK,
         }
+    }
+
+    pub fn matcher(&self) -> &'m Matcher {
+        self.matcher
+    }
+
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// Scans `chunk` bytes per step instead of 1 MiB, so tests can put keys on every boundary of
+    /// the streaming path with small inputs.
+    #[doc(hidden)]
+    pub fn with_chunk(mut self, chunk: usize) -> Scanner<'m> {
+        self.chunk = chunk.max(1);
+        self
     }
 
     /// Scans one file from disk. Returns the bytes read, or None when it was skipped or failed
@@ -51,7 +72,7 @@ impl<'m> Scanner<'m> {
         size_exempt: bool,
         out: &mut Vec<Finding>,
     ) -> Option<u64> {
-        let file = match File::open(path) {
+        let mut file = match open(path) {
             Ok(f) => f,
             Err(e) => {
                 diag.error(&Error::io(origin.path, &e));
@@ -59,52 +80,90 @@ impl<'m> Scanner<'m> {
             }
         };
         self.prepare();
-        let mut file = file;
         let (len, eof) = match fill(&mut file, &mut self.buf, 0) {
             Ok(r) => r,
             Err(e) => {
-                diag.error(&Error::io(origin.path, &e));
+                // A FIFO swapped in after the walk fails here (it was opened non-blocking).
+                match file.metadata() {
+                    Ok(m) if !m.is_file() => diag.note(origin.path, NOT_REGULAR),
+                    _ => diag.error(&Error::io(origin.path, &e)),
+                }
                 return None;
             }
         };
-        if !eof && self.max_file_size > 0 {
-            // Only files larger than one buffer pay for a stat.
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > self.max_file_size && !size_exempt {
+        // Only files larger than one buffer pay for a stat.
+        let size = if eof {
+            None
+        } else {
+            let meta = match file.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    diag.error(&Error::io(origin.path, &e));
+                    return None;
+                }
+            };
+            // A device (a symlink to /dev/zero swapped in after the walk) never ends.
+            if !meta.is_file() {
+                diag.note(origin.path, NOT_REGULAR);
+                return None;
+            }
+            if self.max_file_size > 0 && meta.len() > self.max_file_size && !size_exempt {
                 diag.error(&Error::input(
                     origin.path,
                     format!(
                         "skipped: {} bytes is over --max-file-size ({} bytes); raise it or allow the path",
-                        size, self.max_file_size
+                        meta.len(),
+                        self.max_file_size
                     ),
                 ));
                 return None;
             }
-        }
-        let result = match decode::detect(&self.buf[..len]) {
-            Encoding::Bytes { bom } => self.stream(&mut file, len, eof, bom, origin, out),
-            Encoding::Utf16 { big_endian, bom } => {
-                let head = self.buf[..len].to_vec();
-                let reader = io::Cursor::new(head).chain(file);
-                let decoded =
-                    self.scan_reader(Utf16Reader::new(reader, big_endian, bom), origin, out);
-                // The encoding is a guess from the first bytes (even a BOM may be two Latin-1
-                // characters): scan the raw bytes too, so ASCII keys are found whatever it is.
-                decoded
-                    .and_then(|_| File::open(path))
-                    .and_then(|f| self.scan_raw_reader(f, origin, out))
-            }
+            Some(meta.len())
         };
-        match result {
-            Ok(n) => Some(n),
+        // A file that keeps growing while it is read must not keep the scan going forever: read
+        // what it held when it was opened. Files that claim to be empty (procfs) are read up to
+        // --max-file-size.
+        let limit = match size {
+            None => 0,
+            Some(0) if self.max_file_size > 0 && !size_exempt => {
+                self.max_file_size.saturating_sub(len as u64)
+            }
+            Some(0) => u64::MAX,
+            Some(n) => n.saturating_sub(len as u64),
+        };
+        let mut rest = (&mut file).take(limit);
+        let n = match self.scan_filled(&mut rest, len, eof, origin, out) {
+            Ok(n) => n,
             Err(e) => {
                 diag.error(&Error::input(origin.path, describe_io(&e)));
+                return None;
+            }
+        };
+        if let Some(size) = size {
+            let grew = rest.limit() == 0 && has_more(&mut file);
+            let cause = if size > 0 && n < size {
+                Some(format!(
+                    "changed while being scanned: shrank from {size} bytes to {n}"
+                ))
+            } else if grew && size == 0 {
+                Some(format!(
+                    "only the first {n} bytes were scanned: the rest is over --max-file-size"
+                ))
+            } else if grew {
+                Some(format!(
+                    "changed while being scanned: grew past {size} bytes; only those were scanned"
+                ))
+            } else {
                 None
+            };
+            if let Some(cause) = cause {
+                diag.error(&Error::input(origin.path, cause));
             }
         }
+        Some(n)
     }
 
-    /// Scans any reader (stdin, a decoded stream).
+    /// Scans any reader (stdin, a pipe). Returns the bytes read from it.
     pub fn scan_reader<R: Read>(
         &mut self,
         mut reader: R,
@@ -113,41 +172,75 @@ impl<'m> Scanner<'m> {
     ) -> io::Result<u64> {
         self.prepare();
         let (len, eof) = fill(&mut reader, &mut self.buf, 0)?;
+        self.scan_filled(reader, len, eof, origin, out)
+    }
+
+    /// Scans a blob already in memory (git objects). Finds what `scan_reader` finds on the same
+    /// bytes, in the same order.
+    pub fn scan_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
+        match decode::detect(data) {
+            Encoding::Bytes { bom } => self.scan_slice(data, bom, origin, out),
+            Encoding::Utf16 { big_endian, bom } => {
+                // Reading from a slice cannot fail.
+                let _ = self.scan_plain(Utf16Reader::new(data, big_endian, bom), origin, out);
+                self.scan_slice(data, 0, origin, out);
+            }
+        }
+    }
+
+    /// `self.buf[..len]` holds the first bytes of the input; `reader` has the rest.
+    fn scan_filled<R: Read>(
+        &mut self,
+        mut reader: R,
+        len: usize,
+        eof: bool,
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<u64> {
         match decode::detect(&self.buf[..len]) {
             Encoding::Bytes { bom } => self.stream(&mut reader, len, eof, bom, origin, out),
             Encoding::Utf16 { big_endian, bom } => {
-                let head = self.buf[..len].to_vec();
-                let chained = io::Cursor::new(head).chain(reader);
-                let mut inner = Scanner::new(self.matcher, 0);
-                inner.prepare();
-                let mut dec = Utf16Reader::new(chained, big_endian, bom);
-                let (l, e) = fill(&mut dec, &mut inner.buf, 0)?;
-                inner.stream(&mut dec, l, e, 0, origin, out)
+                let head = io::Cursor::new(self.buf[..len].to_vec());
+                self.scan_utf16(head.chain(reader), big_endian, bom, origin, out)
             }
         }
     }
 
-    /// Scans a blob already in memory (git objects).
-    pub fn scan_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
-        match decode::detect(data) {
-            Encoding::Bytes { bom } => {
-                let mut lines = Lines::new(bom);
-                self.hits.clear();
-                self.matcher.find(data, bom, data.len(), &mut self.hits);
-                for i in 0..self.hits.len() {
-                    let hit = self.hits[i];
-                    out.push(self.finding(data, &hit, &mut lines, origin));
-                }
-            }
-            Encoding::Utf16 { big_endian, bom } => {
-                let _ = self.scan_reader(Utf16Reader::new(data, big_endian, bom), origin, out);
-                self.scan_raw_bytes(data, origin, out);
-            }
-        }
+    /// The encoding is a guess from the first bytes (even a BOM may be two Latin-1 characters), so
+    /// the raw bytes are scanned too, and ASCII keys are found whatever the input is. Both views
+    /// come from one read of the input: the raw bytes are copied to a second scanner on its own
+    /// thread, through a small bounded channel, so a pipe is read once and memory stays bounded.
+    fn scan_utf16<R: Read>(
+        &mut self,
+        source: R,
+        big_endian: bool,
+        bom: bool,
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<u64> {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let (matcher, chunk) = (self.matcher, self.chunk);
+        std::thread::scope(|s| {
+            let raw = s.spawn(move || {
+                let mut scanner = Scanner::new(matcher, 0).with_chunk(chunk);
+                let mut found = Vec::new();
+                let n = scanner.scan_plain(Received::new(rx), origin, &mut found);
+                (n, found)
+            });
+            let tee = Tee { inner: source, tx };
+            let decoded = self.scan_plain(Utf16Reader::new(tee, big_endian, bom), origin, out);
+            let (raw_read, found) = match raw.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            decoded?;
+            out.extend(found);
+            raw_read
+        })
     }
 
-    /// Streams a reader as plain bytes, with no encoding detection.
-    fn scan_raw_reader<R: Read>(
+    /// Streams a reader as it is: no encoding detection, no BOM.
+    fn scan_plain<R: Read>(
         &mut self,
         mut reader: R,
         origin: Origin<'_>,
@@ -158,24 +251,27 @@ impl<'m> Scanner<'m> {
         self.stream(&mut reader, len, eof, 0, origin, out)
     }
 
-    fn scan_raw_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
-        let mut lines = Lines::new(0);
+    fn scan_slice(&mut self, data: &[u8], from: usize, origin: Origin<'_>, out: &mut Vec<Finding>) {
+        let mut lines = Lines::new(from);
         self.hits.clear();
-        self.matcher.find(data, 0, data.len(), &mut self.hits);
+        self.matcher.find(data, from, data.len(), &mut self.hits);
         for i in 0..self.hits.len() {
             let hit = self.hits[i];
             out.push(self.finding(data, &hit, &mut lines, origin));
         }
     }
 
+    /// The buffer holds, in order: context kept from the previous step, the region scanned in this
+    /// step, and the lookahead a key starting in that region may need.
     fn prepare(&mut self) {
-        let want = CHUNK + self.matcher.lookahead();
+        let want = CONTEXT_BYTES + self.chunk + self.matcher.lookahead();
         if self.buf.len() != want {
             self.buf = vec![0; want];
         }
     }
 
-    /// The streaming loop: `self.buf[..len]` holds the first bytes already read.
+    /// The streaming loop: `self.buf[..len]` holds the first bytes already read. Finds exactly what
+    /// `Matcher::find` finds over the whole input at once.
     fn stream<R: Read>(
         &mut self,
         reader: &mut R,
@@ -190,12 +286,18 @@ impl<'m> Scanner<'m> {
         let mut from = bom;
         let mut lines = Lines::new(bom);
         loop {
+            // Not at the end, `fill` has filled the buffer, which is longer than the lookahead
+            // plus CONTEXT_BYTES: every step moves on by at least one byte.
             let until = if eof { len } else { len - lookahead };
             self.hits.clear();
-            self.matcher
-                .find(&self.buf[..len], from, until, &mut self.hits);
+            if from < until {
+                self.matcher
+                    .find(&self.buf[..len], from, until, &mut self.hits);
+            }
+            let mut resume = until;
             for i in 0..self.hits.len() {
                 let hit = self.hits[i];
+                resume = resume.max(hit.end);
                 let f = self.finding(&self.buf[..len], &hit, &mut lines, origin);
                 out.push(f);
             }
@@ -203,11 +305,12 @@ impl<'m> Scanner<'m> {
                 return Ok(total);
             }
             // Keep some bytes before the next region as left edge and context.
-            let keep_from = until.saturating_sub(CONTEXT_BYTES);
+            let keep_from = until - CONTEXT_BYTES;
             lines.rebase(&self.buf[..len], keep_from);
             self.buf.copy_within(keep_from..len, 0);
             len -= keep_from;
-            from = until - keep_from;
+            // A key that ran past the region hides any match inside it, as in one-shot matching.
+            from = resume - keep_from;
             let before = len;
             let (l, e) = fill(reader, &mut self.buf, len)?;
             len = l;
@@ -236,6 +339,31 @@ impl<'m> Scanner<'m> {
     }
 }
 
+/// Opens without blocking: a FIFO put in place of a file after the walk saw it would otherwise
+/// wait forever for a writer. Regular files ignore the flag.
+fn open(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// Whether a reader that gave all it was expected to still has bytes (the file grew).
+fn has_more<R: Read>(reader: &mut R) -> bool {
+    let mut byte = [0u8; 1];
+    loop {
+        match reader.read(&mut byte) {
+            Ok(n) => return n > 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Reads until `buf` is full or the input ends. Returns the new length and whether it ended.
 fn fill<R: Read>(reader: &mut R, buf: &mut [u8], mut len: usize) -> io::Result<(usize, bool)> {
     while len < buf.len() {
@@ -249,32 +377,91 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8], mut len: usize) -> io::Result<(
     Ok((len, false))
 }
 
+/// Passes reads through and sends a copy of every byte read to the raw scanner.
+struct Tee<R> {
+    inner: R,
+    tx: mpsc::SyncSender<Vec<u8>>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            // The receiver only goes away if its thread died; the join reports that.
+            let _ = self.tx.send(buf[..n].to_vec());
+        }
+        Ok(n)
+    }
+}
+
+/// The raw scanner's side of a `Tee`: ends when the sender is dropped.
+struct Received {
+    rx: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Received {
+    fn new(rx: mpsc::Receiver<Vec<u8>>) -> Received {
+        Received {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Received {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(v) => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = (self.cur.len() - self.pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Line and column bookkeeping for a buffer that slides over the input. Lines are counted lazily,
 /// only up to the hits (and up to the point where the buffer slides), so a file with no key pays
 /// nothing here unless it is larger than one buffer.
 struct Lines {
-    /// Characters between the start of that line and `buf[0]` (negative to hide a BOM).
-    base_col: i64,
+    /// Position in the buffer up to which lines are counted.
     cursor: usize,
-    cursor_line: u64,
-    /// Start of the line holding `cursor`, when that start is inside the buffer.
-    line_start: Option<usize>,
+    /// 1-based line holding `cursor`.
+    line: u64,
+    /// Characters between the start of that line and `cursor`.
+    col: u64,
 }
 
 impl Lines {
-    fn new(bom: usize) -> Lines {
+    /// Counting starts at `start`, after any BOM, which is not a character of the line.
+    fn new(start: usize) -> Lines {
         Lines {
-            base_col: -(bom as i64),
-            cursor: 0,
-            cursor_line: 1,
-            line_start: None,
+            cursor: start,
+            line: 1,
+            col: 0,
         }
     }
 
     fn advance(&mut self, buf: &[u8], to: usize) {
-        for i in memchr::memchr_iter(b'\n', &buf[self.cursor..to]) {
-            self.cursor_line += 1;
-            self.line_start = Some(self.cursor + i + 1);
+        if to <= self.cursor {
+            return;
+        }
+        let seg = &buf[self.cursor..to];
+        match memchr::memrchr(b'\n', seg) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', seg).count() as u64;
+                self.col = chars(&seg[last + 1..]) as u64;
+            }
+            None => self.col += chars(seg) as u64,
         }
         self.cursor = to;
     }
@@ -282,22 +469,14 @@ impl Lines {
     /// 1-based line and column (in characters) of byte `pos`; calls come in increasing order.
     fn locate(&mut self, buf: &[u8], pos: usize) -> (u64, u64) {
         self.advance(buf, pos);
-        let col = match self.line_start {
-            Some(s) => chars(&buf[s..pos]) as i64,
-            None => self.base_col + chars(&buf[..pos]) as i64,
-        };
-        (self.cursor_line, (col.max(0) + 1) as u64)
+        (self.line, self.col + 1)
     }
 
-    /// The buffer is about to drop its first `d` bytes.
+    /// The buffer is about to drop its first `d` bytes. The cursor may already be past them (a
+    /// hit in the kept context).
     fn rebase(&mut self, buf: &[u8], d: usize) {
         self.advance(buf, d);
-        self.base_col = match self.line_start {
-            Some(s) => chars(&buf[s..d]) as i64,
-            None => self.base_col + chars(&buf[..d]) as i64,
-        };
-        self.cursor = 0;
-        self.line_start = None;
+        self.cursor -= d;
     }
 }
 

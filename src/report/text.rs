@@ -5,6 +5,7 @@
 //! the finding lines alone.
 
 use super::{Report, Style};
+use crate::error::printable;
 use crate::severity::Severity;
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -91,23 +92,6 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         i += group;
     }
     Ok(())
-}
-
-/// A path or name as one line a terminal cannot be steered by: control characters (a newline or an
-/// escape sequence in a file name) are shown escaped.
-fn printable(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn severity_color(s: Severity) -> &'static str {

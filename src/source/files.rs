@@ -2,6 +2,7 @@
 //! includes hidden files, skips `.git/`, never follows symlinks unless asked, and scans every
 //! regular file, binaries included.
 
+use super::ignore_files;
 use super::Stats;
 use crate::allow::Allow;
 use crate::diagnostics::Diagnostics;
@@ -11,8 +12,9 @@ use crate::matcher::Matcher;
 use crate::rules::Place;
 use crate::scanner::{Origin, Scanner};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct WalkOptions {
     pub no_ignore: bool,
@@ -36,61 +38,148 @@ pub fn scan(
         _ => None,
     };
     let mut walk_roots = Vec::new();
+    // Roots whose ignore files (or their parents') cannot be read safely: walked without them.
+    let mut plain_roots = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
-            let mut scanner = Scanner::new(matcher, opts.max_file_size);
-            let mut found = Vec::new();
-            let origin = Origin {
-                path: "-",
-                place: Place::WorkingTree,
-            };
-            match scanner.scan_reader(std::io::stdin().lock(), origin, &mut found) {
-                Ok(n) => {
-                    let mut c = lock(&collected);
-                    c.0.extend(found);
-                    c.1.files += 1;
-                    c.1.bytes += n;
-                }
-                Err(e) => diag.error(&Error::input("-", describe_io(&e))),
-            }
+            scan_stdin(opts, matcher, diag, &collected);
             continue;
         }
         match std::fs::metadata(p) {
             Err(e) => diag.error(&Error::io(p.display().to_string(), &e)),
-            Ok(m) if m.is_dir() || m.is_file() => walk_roots.push(p.clone()),
+            Ok(m) if m.is_dir() => {
+                match ignore_files::unusable_here_or_above(p).filter(|_| !opts.no_ignore) {
+                    Some((file, why)) => {
+                        diag.note(
+                            &file.display().to_string(),
+                            &format!("{why}; {} scanned without ignore rules", p.display()),
+                        );
+                        plain_roots.push(p.clone());
+                    }
+                    None => walk_roots.push(p.clone()),
+                }
+            }
+            Ok(m) if m.is_file() => walk_roots.push(p.clone()),
             Ok(_) => diag.note(
                 &p.display().to_string(),
                 "not a regular file or directory, skipped",
             ),
         }
     }
+    let mut visitors = Builder {
+        matcher,
+        allow,
+        diag,
+        opts,
+        strip_root: strip_root.as_deref(),
+        collected: &collected,
+    };
+    let quarantined = Arc::new(Mutex::new(Vec::new()));
     if !walk_roots.is_empty() {
-        let mut builder = WalkBuilder::new(&walk_roots[0]);
-        for r in &walk_roots[1..] {
-            builder.add(r);
-        }
-        builder
-            .hidden(false)
-            .parents(true)
-            .ignore(!opts.no_ignore)
-            .git_ignore(!opts.no_ignore)
-            .git_global(!opts.no_ignore)
-            .git_exclude(!opts.no_ignore)
-            .require_git(true)
-            .follow_links(opts.follow_links)
-            .threads(opts.threads)
-            .filter_entry(|e| e.file_name() != ".git");
-        let mut visitors = Builder {
-            matcher,
-            allow,
-            diag,
-            opts,
-            strip_root: strip_root.as_deref(),
-            collected: &collected,
-        };
-        builder.build_parallel().visit(&mut visitors);
+        let guard = (!opts.no_ignore).then(|| quarantined.clone());
+        walker(&walk_roots, opts, !opts.no_ignore, guard)
+            .build_parallel()
+            .visit(&mut visitors);
+    }
+    for (dir, file, why) in std::mem::take(&mut *lock(&quarantined)) {
+        diag.note(
+            &display_path(&file, strip_root.as_deref()),
+            &format!(
+                "{why}; {} scanned without ignore rules",
+                display_path(&dir, strip_root.as_deref())
+            ),
+        );
+        plain_roots.push(dir);
+    }
+    if !plain_roots.is_empty() {
+        walker(&plain_roots, opts, false, None)
+            .build_parallel()
+            .visit(&mut visitors);
     }
     collected.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+type Quarantine = Arc<Mutex<Vec<(PathBuf, PathBuf, &'static str)>>>;
+
+/// A walk over `roots`. With `guard`, directories holding an ignore file that cannot be read
+/// safely are left out of this walk and recorded there, to be walked again without ignore rules.
+fn walker(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    ignore: bool,
+    guard: Option<Quarantine>,
+) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(&roots[0]);
+    for r in &roots[1..] {
+        builder.add(r);
+    }
+    builder
+        .hidden(false)
+        .parents(ignore)
+        .ignore(ignore)
+        .git_ignore(ignore)
+        .git_global(ignore)
+        .git_exclude(ignore)
+        .require_git(true)
+        .follow_links(opts.follow_links)
+        .threads(opts.threads)
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            let Some(guard) = &guard else { return true };
+            if !e.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            match ignore_files::unusable(e.path()) {
+                Some((file, why)) => {
+                    lock(guard).push((e.path().to_path_buf(), file, why));
+                    false
+                }
+                None => true,
+            }
+        });
+    builder
+}
+
+/// `-`: stdin, read up to --max-file-size (it cannot be skipped after the fact, and /dev/zero
+/// never ends).
+fn scan_stdin(
+    opts: &WalkOptions,
+    matcher: &Matcher,
+    diag: &Diagnostics,
+    collected: &Mutex<(Vec<Finding>, Stats)>,
+) {
+    let mut scanner = Scanner::new(matcher, opts.max_file_size);
+    let mut found = Vec::new();
+    let origin = Origin {
+        path: "-",
+        place: Place::WorkingTree,
+    };
+    let limit = if opts.max_file_size > 0 {
+        opts.max_file_size
+    } else {
+        u64::MAX
+    };
+    let mut stdin = std::io::stdin().lock();
+    let mut limited = (&mut stdin).take(limit);
+    match scanner.scan_reader(&mut limited, origin, &mut found) {
+        Ok(n) => {
+            if limited.limit() == 0 && stdin.fill_buf().is_ok_and(|b| !b.is_empty()) {
+                diag.error(&Error::input(
+                    "-",
+                    format!(
+                        "only the first {n} bytes were scanned: the rest is over --max-file-size"
+                    ),
+                ));
+            }
+            let mut c = lock(collected);
+            c.0.extend(found);
+            c.1.files += 1;
+            c.1.bytes += n;
+        }
+        Err(e) => diag.error(&Error::input("-", describe_io(&e))),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -136,7 +225,12 @@ impl ParallelVisitor for Visitor<'_> {
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                self.diag.error(&walk_error(&err));
+                let (what, cause, harmless) = walk_error(&err, self.strip_root);
+                if harmless {
+                    self.diag.note(&what, &cause);
+                } else {
+                    self.diag.error(&Error::input(what, cause));
+                }
                 return WalkState::Continue;
             }
         };
@@ -161,12 +255,24 @@ impl ParallelVisitor for Visitor<'_> {
             place: Place::WorkingTree,
         };
         let exempt = self.allow.path_allowed(&display);
-        if let Some(n) =
+        // A bug tripped by one file must not cost the rest of the scan, nor pass for a clean scan.
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.scanner
                 .scan_file(entry.path(), origin, self.diag, exempt, &mut self.findings)
-        {
-            self.stats.files += 1;
-            self.stats.bytes += n;
+        }));
+        match scanned {
+            Ok(Some(n)) => {
+                self.stats.files += 1;
+                self.stats.bytes += n;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                self.scanner = Scanner::new(self.scanner.matcher(), self.scanner.max_file_size());
+                self.diag.error(&Error::input(
+                    display,
+                    "internal error while scanning this file (a bug: please report it)",
+                ));
+            }
         }
         WalkState::Continue
     }
@@ -196,19 +302,51 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
     }
 }
 
-/// The walker's errors nest a path around a cause; flatten them into `path: cause`.
-fn walk_error(err: &ignore::Error) -> Error {
+/// The walker's errors nest a path around a cause; flatten them into `path`, `cause`, and whether
+/// nothing was missed (a symlink loop leads back to files the walk reaches anyway).
+fn walk_error(err: &ignore::Error, root: Option<&Path>) -> (String, String, bool) {
     match err {
         ignore::Error::WithPath { path, err } => {
-            Error::input(path.display().to_string(), cause_of(err))
+            let looped = io_of(err).is_some_and(is_loop);
+            let cause = if looped {
+                "symlink loop, skipped".to_string()
+            } else {
+                cause_of(err)
+            };
+            (display_path(path, root), cause, looped)
         }
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            walk_error(err)
+            walk_error(err, root)
         }
-        ignore::Error::Loop { child, .. } => {
-            Error::input(child.display().to_string(), "symlink loop, skipped")
-        }
-        other => Error::input("walk", cause_of(other)),
+        ignore::Error::Loop { child, .. } => (
+            display_path(child, root),
+            "symlink loop, skipped".to_string(),
+            true,
+        ),
+        other => ("walk".to_string(), cause_of(other), false),
+    }
+}
+
+fn io_of(err: &ignore::Error) -> Option<&std::io::Error> {
+    match err {
+        ignore::Error::Io(e) => Some(e),
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => io_of(err),
+        _ => None,
+    }
+}
+
+/// ELOOP: too many levels of symbolic links.
+fn is_loop(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
     }
 }
 

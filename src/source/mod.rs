@@ -2,6 +2,7 @@
 //! bytes to a per-thread `Scanner` and returns findings plus counts.
 
 pub mod files;
+mod ignore_files;
 
 /// What a source read, for the summary line.
 #[derive(Debug, Default, Clone, Copy)]

@@ -3,6 +3,9 @@
 //! into this repository.
 
 mod action;
+#[cfg(unix)]
+mod hostile;
+mod props;
 mod reports;
 mod rules;
 mod scan;
