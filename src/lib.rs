@@ -11,6 +11,7 @@ pub mod decode;
 pub mod diagnostics;
 pub mod error;
 pub mod finding;
+pub mod hooks;
 pub mod matcher;
 pub mod report;
 pub mod rules;

@@ -1,7 +1,10 @@
 //! Where bytes come from: files on disk (and stdin), the git index, git history. Each source hands
 //! bytes to a per-thread `Scanner` and returns findings plus counts.
 
+pub mod changes;
 pub mod files;
+pub mod index;
+pub mod staged;
 
 /// What a source read, for the summary line.
 #[derive(Debug, Default, Clone, Copy)]

@@ -2,6 +2,8 @@
 //! (and real git repositories made with the real `git`). Keys are built at run time, never written
 //! into this repository.
 
+mod hooks;
 mod rules;
 mod scan;
+mod staged;
 mod util;
