@@ -31,6 +31,9 @@ const FLAG_STAGE_SHIFT: u16 = 12;
 const NAME_MASK: u16 = 0x0fff;
 const EXT_SKIP_WORKTREE: u16 = 0x4000;
 const EXT_INTENT_TO_ADD: u16 = 0x2000;
+/// Version 4 shares each path's prefix with the one before, so a small file could describe
+/// huge paths (`a`, `aa`, `aaa`...). Real indexes expand by far less than this factor.
+pub const MAX_PATH_EXPANSION: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexError {
@@ -189,6 +192,12 @@ impl Index {
                 let keep = prev.len().checked_sub(strip).ok_or_else(|| {
                     IndexError::Corrupt(format!("entry {n}: strips more than the previous path"))
                 })?;
+                if paths.len() + keep + suffix.len() > data.len().saturating_mul(MAX_PATH_EXPANSION)
+                {
+                    return corrupt(format!(
+                        "entry {n}: paths expand beyond {MAX_PATH_EXPANSION} times the file"
+                    ));
+                }
                 let from = paths.len();
                 paths.extend_from_within(prev.start..prev.start + keep);
                 paths.extend_from_slice(suffix);
@@ -640,6 +649,16 @@ mod tests {
         ));
         let idx = Index::parse(&write::index(3, &dir, None, true, false)).expect("sparse");
         assert!(idx.sparse && idx.entries[0].is_sparse_dir());
+    }
+
+    #[test]
+    fn a_version_4_index_cannot_expand_into_huge_paths() {
+        let entries: Vec<EntrySpec> = (1..5000).map(|n| spec(&"a".repeat(n), MODE_FILE, 1)).collect();
+        let bytes = write::index(4, &entries, None, false, false);
+        assert!(matches!(Index::parse(&bytes), Err(IndexError::Corrupt(_))));
+        // The same paths in a version 2 index are spelled out, so nothing expands.
+        let bytes = write::index(2, &entries, None, false, false);
+        assert_eq!(Index::parse(&bytes).map(|i| i.entries.len()), Ok(4999));
     }
 
     #[test]
