@@ -108,7 +108,7 @@ enum Work {
 /// The index against `head` (None before the first commit), using the cache-tree where valid.
 pub fn from_index(
     repo: &Repository,
-    index: &Index,
+    index: &Index<'_>,
     head: Option<Oid>,
 ) -> Result<Changes, git2::Error> {
     let mut out = Changes::default();
@@ -136,7 +136,7 @@ pub fn from_index(
 #[allow(clippy::too_many_arguments)]
 fn walk_dir(
     repo: &Repository,
-    index: &Index,
+    index: &Index<'_>,
     prefix: &[u8],
     range: Range<usize>,
     head: Option<Oid>,
@@ -260,7 +260,13 @@ fn dropped(path: Vec<u8>, he: &HeadEntry, out: &mut Changes) {
     }
 }
 
-fn added_item(index: &Index, path: Vec<u8>, item: &Item, work: &mut Vec<Work>, out: &mut Changes) {
+fn added_item(
+    index: &Index<'_>,
+    path: Vec<u8>,
+    item: &Item,
+    work: &mut Vec<Work>,
+    out: &mut Changes,
+) {
     match item {
         Item::File { range } => added_range(index, range.clone(), work, out),
         Item::Dir { range } => added_range(index, range.clone(), work, out),
@@ -277,7 +283,7 @@ fn added_item(index: &Index, path: Vec<u8>, item: &Item, work: &mut Vec<Work>, o
 }
 
 /// Every entry in `range` is new to HEAD.
-fn added_range(index: &Index, range: Range<usize>, work: &mut Vec<Work>, out: &mut Changes) {
+fn added_range(index: &Index<'_>, range: Range<usize>, work: &mut Vec<Work>, out: &mut Changes) {
     for i in range {
         let e = &index.entries[i];
         let path = index.path(e);
@@ -296,7 +302,7 @@ fn added_range(index: &Index, range: Range<usize>, work: &mut Vec<Work>, out: &m
 }
 
 /// The names directly under `prefix` among entries `range`, in index (= tree) order.
-fn group(index: &Index, prefix: &[u8], range: Range<usize>) -> Vec<(Vec<u8>, Item)> {
+fn group(index: &Index<'_>, prefix: &[u8], range: Range<usize>) -> Vec<(Vec<u8>, Item)> {
     let mut items = Vec::new();
     let mut i = range.start;
     while i < range.end {

@@ -10,6 +10,7 @@
 //! trailing checksum is not verified: git itself skips that check on every read but `fsck`, and
 //! hashing the whole file would cost more than everything else a pre-commit scan does.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -58,8 +59,9 @@ fn corrupt<T>(what: impl Into<String>) -> Result<T, IndexError> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// Into `Index::paths`.
-    path: Range<usize>,
+    /// Into `Index::paths`: offset and length (an index over 4 GiB goes to git instead).
+    path_at: u32,
+    path_len: u32,
     pub mode: u32,
     pub oid: Oid,
     /// 0 for a normal entry; 1-3 for the sides of an unresolved merge conflict.
@@ -115,29 +117,32 @@ impl CacheTree {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Index {
+pub struct Index<'a> {
     pub version: u32,
     pub entries: Vec<Entry>,
-    paths: Vec<u8>,
+    /// Versions 2 and 3 spell every path out: they are read where they lie in the file. Version
+    /// 4 compresses them, so they are rebuilt here.
+    paths: Cow<'a, [u8]>,
     pub cache_tree: Option<CacheTree>,
     /// The `sdir` extension: some entries are sparse directories.
     pub sparse: bool,
 }
 
-impl Index {
+impl<'a> Index<'a> {
     /// The index of a repository that has none yet (`git init` and nothing added).
-    pub fn empty() -> Index {
+    pub fn empty() -> Index<'static> {
         Index {
             version: 2,
             entries: Vec::new(),
-            paths: Vec::new(),
+            paths: Cow::Borrowed(&[]),
             cache_tree: None,
             sparse: false,
         }
     }
 
     pub fn path(&self, e: &Entry) -> &[u8] {
-        &self.paths[e.path.clone()]
+        let at = e.path_at as usize;
+        &self.paths[at..at + e.path_len as usize]
     }
 
     pub fn path_at(&self, i: usize) -> &[u8] {
@@ -145,7 +150,7 @@ impl Index {
     }
 
     /// Parses a whole index file. Never panics, whatever the bytes.
-    pub fn parse(data: &[u8]) -> Result<Index, IndexError> {
+    pub fn parse(data: &'a [u8]) -> Result<Index<'a>, IndexError> {
         let mut r = Reader { data, pos: 0 };
         if r.take(4)? != b"DIRC" {
             return corrupt("no DIRC signature");
@@ -155,6 +160,9 @@ impl Index {
             return Err(IndexError::Unsupported(format!("version {version}")));
         }
         let count = r.u32()? as usize;
+        if data.len() > (u32::MAX as usize) / MAX_PATH_EXPANSION {
+            return Err(IndexError::Unsupported("larger than 256 MiB".into()));
+        }
         let end = data
             .len()
             .checked_sub(OID_LEN)
@@ -169,7 +177,10 @@ impl Index {
             ));
         }
         let mut entries = Vec::with_capacity(count);
-        let mut paths: Vec<u8> = Vec::with_capacity(end.min(count.saturating_mul(64)));
+        let mut paths: Vec<u8> = Vec::new();
+        if version == 4 {
+            paths.reserve(end.min(count.saturating_mul(64)));
+        }
         let mut prev: Range<usize> = 0..0;
         for n in 0..count {
             let start = r.pos;
@@ -211,10 +222,10 @@ impl Index {
                 if pad.iter().any(|&b| b != 0) {
                     return corrupt(format!("entry {n}: padding is not NUL"));
                 }
-                let from = paths.len();
-                paths.extend_from_slice(name);
-                from..paths.len()
+                let from = start + FIXED_LEN + if flags & FLAG_EXTENDED != 0 { 2 } else { 0 };
+                from..from + name.len()
             };
+            let src: &[u8] = if version == 4 { &paths } else { data };
             let len = path.len();
             if len == 0 {
                 return corrupt(format!("entry {n}: empty path"));
@@ -230,9 +241,9 @@ impl Index {
             }
             let stage = ((flags >> FLAG_STAGE_SHIFT) & 3) as u8;
             if n > 0 {
-                let before = &paths[prev.clone()];
+                let before = &src[prev.clone()];
                 let (now, stage_before): (&[u8], u8) = (
-                    &paths[path.clone()],
+                    &src[path.clone()],
                     entries.last().map_or(0, |e: &Entry| e.stage),
                 );
                 let ordered = match before.cmp(now) {
@@ -245,7 +256,8 @@ impl Index {
                 }
             }
             entries.push(Entry {
-                path: path.clone(),
+                path_at: path.start as u32,
+                path_len: len as u32,
                 mode,
                 oid,
                 stage,
@@ -287,7 +299,11 @@ impl Index {
         Ok(Index {
             version,
             entries,
-            paths,
+            paths: if version == 4 {
+                Cow::Owned(paths)
+            } else {
+                Cow::Borrowed(data)
+            },
             cache_tree,
             sparse,
         })
@@ -647,13 +663,16 @@ mod tests {
             Index::parse(&write::index(3, &dir, None, false, false)),
             Err(IndexError::Corrupt(_))
         ));
-        let idx = Index::parse(&write::index(3, &dir, None, true, false)).expect("sparse");
+        let bytes = write::index(3, &dir, None, true, false);
+        let idx = Index::parse(&bytes).expect("sparse");
         assert!(idx.sparse && idx.entries[0].is_sparse_dir());
     }
 
     #[test]
     fn a_version_4_index_cannot_expand_into_huge_paths() {
-        let entries: Vec<EntrySpec> = (1..5000).map(|n| spec(&"a".repeat(n), MODE_FILE, 1)).collect();
+        let entries: Vec<EntrySpec> = (1..5000)
+            .map(|n| spec(&"a".repeat(n), MODE_FILE, 1))
+            .collect();
         let bytes = write::index(4, &entries, None, false, false);
         assert!(matches!(Index::parse(&bytes), Err(IndexError::Corrupt(_))));
         // The same paths in a version 2 index are spelled out, so nothing expands.

@@ -109,11 +109,15 @@ pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Erro
     let use_git = std::env::var_os(READER_ENV).is_some_and(|v| v == "git");
     if !use_git {
         let path = index_path(repo);
-        let index = match std::fs::read(&path) {
-            Ok(bytes) => Index::parse(&bytes),
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
             // `git init` with nothing added yet.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::empty()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::input(path.display().to_string(), describe_io(&e))),
+        };
+        let index = match &bytes {
+            Some(b) => Index::parse(b),
+            None => Ok(Index::empty()),
         };
         match index {
             Ok(index) => {
