@@ -580,3 +580,67 @@ fn the_pre_commit_framework_runs_the_hook_on_all_files_and_on_named_files() {
     let out = try_repo(d.path(), &["--files", "clean.txt"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// The framework inside real commits: its hook passes the staged file names, git passes
+/// GIT_INDEX_FILE, and only what the commit adds blocks. The hook is declared `repo: local` with
+/// this build as its entry, so this checks the framework's calling convention without a rebuild
+/// (the manifest itself is what `try-repo` above builds).
+#[test]
+fn the_pre_commit_framework_in_a_commit_blocks_only_added_keys() {
+    if pre_commit().is_none() {
+        return;
+    }
+    let d = repo();
+    let old = key("sk_live_", 30);
+    write(d.path(), "legacy.py", format!("k = '{old}'\n"));
+    let config = format!(
+        "repos:\n- repo: local\n  hooks:\n  - id: stripe-scan\n    name: stripe-scan\n    entry: {} staged\n    language: system\n    require_serial: true\n    stages: [pre-commit, pre-merge-commit]\n",
+        bin().display()
+    );
+    write(d.path(), ".pre-commit-config.yaml", config);
+    git(d.path(), &["add", "-A"]);
+    git(
+        d.path(),
+        &["commit", "-q", "--no-verify", "-m", "legacy key and config"],
+    );
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-home");
+    let framework = |args: &[&str]| {
+        let mut c = git_cmd(d.path(), args);
+        c.env("PRE_COMMIT_HOME", &cache);
+        c.output().expect("run")
+    };
+    let out = Command::new("pre-commit")
+        .args(["install", "--hook-type", "pre-commit"])
+        .current_dir(d.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("PRE_COMMIT_HOME", &cache)
+        .output()
+        .expect("pre-commit install");
+    assert!(out.status.success(), "{}", text(&out));
+
+    // An unrelated change to the file with the old key passes.
+    write(d.path(), "legacy.py", format!("k = '{old}'\nx = 1\n"));
+    git(d.path(), &["add", "legacy.py"]);
+    let out = framework(&["commit", "-m", "edit"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("stripe-scan") && t.contains("Passed"),
+        "the hook ran:\n{t}"
+    );
+    // A new key in it, committed with -a, is blocked and named.
+    write(
+        d.path(),
+        "legacy.py",
+        format!("k = '{old}'\nx = 1\nnew = '{}'\n", key("rk_live_", 30)),
+    );
+    let out = framework(&["commit", "-a", "-m", "new key"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("legacy.py:3:8: live restricted key"), "{t}");
+    assert!(
+        !t.contains("legacy.py:1:"),
+        "the old key is not re-reported:\n{t}"
+    );
+}
