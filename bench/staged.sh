@@ -12,7 +12,13 @@
 # touches the network: betterleaks runs without --validate.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${SHARED:-$(cd "$here/../shared" && pwd)}
+# ../shared beside the checkout (or beside the main checkout, from a worktree under wt/).
+if [ -z "${SHARED:-}" ]; then
+  for d in "$here/../shared" "$here/../../shared"; do
+    [ -d "$d/bench" ] && SHARED=$(cd "$d" && pwd) && break
+  done
+fi
+[ -n "${SHARED:-}" ] || { echo "set SHARED to the shared/ folder holding bench/" >&2; exit 2; }
 CORPUS=$(cd "${1:-/tmp/corpus/tree200}" && pwd)
 RUNS=${2:-20}
 BIN=${STRIPE_SCAN:-$here/target/release/stripe-scan}
