@@ -653,3 +653,40 @@ fn pre_commit_framework_outside_a_commit_scans_whole_files() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_large_index_is_read_the_same_way() {
+    let d = tempdir();
+    git_init(d.path());
+    write(d.path(), "seed.txt", "same content everywhere\n");
+    git(d.path(), &["add", "seed.txt"]);
+    let blob = git(d.path(), &["rev-parse", ":seed.txt"]);
+    // 12,000 entries without 12,000 files: over the size where the index is mapped, not read.
+    let info: String = (0..12_000)
+        .map(|i| {
+            format!(
+                "100644 {blob} 0\tpackages/group{:02}/a_rather_long_file_name_{i:05}.txt\n",
+                i % 60
+            )
+        })
+        .collect();
+    let mut child = git_cmd(d.path(), &["update-index", "--index-info"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("update-index");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), info.as_bytes())
+        .expect("feed");
+    assert!(child.wait().expect("wait").success());
+    git(d.path(), &["commit", "-q", "-m", "many"]);
+    let size = std::fs::metadata(d.path().join(".git/index"))
+        .expect("index")
+        .len();
+    assert!(size > 1 << 20, "index is {size} bytes");
+    write(
+        d.path(),
+        "packages/group07/new.py",
+        format!("k = '{}'\n", key("sk_live_", 30)),
+    );
+    git(d.path(), &["add", "packages/group07/new.py"]);
+    expect(d.path(), 1, &[at("packages/group07/new.py", 1)]);
+}
