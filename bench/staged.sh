@@ -33,6 +33,7 @@ staged=$(python3 "$SHARED/bench/stage_change.py" .)
 echo "$staged"
 files=$(git diff --cached --name-only | tr '\n' ' ')
 git cat-file --batch-all-objects --batch >/dev/null
+# shellcheck disable=SC2086 # generated names, no spaces: one word each
 cat .git/index $files >/dev/null
 
 set -- "sh -c 'git diff --cached -U0 | rg -c -F $P'" "$BIN staged --format json -o $OUT/stripe-scan.json"
