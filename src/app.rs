@@ -26,6 +26,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(args),
         Command::Baseline(args) => baseline(args),
+        Command::Staged(args) => crate::source::staged::command(args),
+        Command::InstallHook(args) => crate::hooks::install(args),
+        Command::PrePush(args) => crate::hooks::pre_push(args),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "stripe-scan: {e}");
@@ -228,7 +231,7 @@ fn filter(
 /// More threads than this only wait on the disk; thousands fail to spawn and would abort the scan.
 const MAX_THREADS: usize = 256;
 
-fn threads(common: &Common) -> usize {
+pub(crate) fn threads(common: &Common) -> usize {
     common
         .threads
         .filter(|&n| n > 0)
@@ -237,7 +240,7 @@ fn threads(common: &Common) -> usize {
 }
 
 /// Output is opened before anything is scanned, so a bad `--output` costs nothing.
-fn open_output(path: Option<&Path>) -> Result<Option<File>, Error> {
+pub(crate) fn open_output(path: Option<&Path>) -> Result<Option<File>, Error> {
     match path {
         None => Ok(None),
         Some(p) => File::create(p)
@@ -248,7 +251,7 @@ fn open_output(path: Option<&Path>) -> Result<Option<File>, Error> {
 
 /// Filters, sorts, writes the report and decides the exit status.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+pub(crate) fn finish(
     findings: Vec<Finding>,
     stats: Stats,
     commits: Option<u64>,

@@ -26,6 +26,47 @@ pub enum Command {
     /// Scan like `scan` and record every key found in a baseline file (fingerprints only, never a
     /// key), so that later runs with --baseline report only new keys.
     Baseline(BaselineArgs),
+    /// Scan what the next commit will contain: the index against HEAD, reporting keys on the
+    /// lines it adds.
+    Staged(StagedArgs),
+    /// Install the pre-commit and pre-merge-commit hooks that run `stripe-scan staged`.
+    InstallHook(InstallHookArgs),
+    /// Scan the commits a push would send (the pre-push hook runs this).
+    PrePush(PrePushArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StagedArgs {
+    /// Only these staged paths (files or directories). When the pre-commit framework runs this
+    /// outside a commit (`pre-commit run --all-files` or `--files`), every key in these files.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallHookArgs {
+    /// Replace hooks that stripe-scan did not write; each is kept as <hook>.local and still runs
+    /// after stripe-scan's check passes.
+    #[arg(long)]
+    pub force: bool,
+    /// Also install a pre-push hook that scans the commits being pushed.
+    #[arg(long)]
+    pub pre_push: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PrePushArgs {
+    /// The remote's name, as git passes it to a pre-push hook.
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// The remote's URL, as git passes it to a pre-push hook.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Print the revisions `stripe-scan history` would get, one per line, and scan nothing.
+    #[arg(long)]
+    pub print_revs: bool,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod diagnostics;
 pub mod error;
 pub mod finding;
+pub mod hooks;
 pub mod matcher;
 pub mod remediation;
 pub mod report;

@@ -3,10 +3,12 @@
 //! into this repository.
 
 mod action;
+mod hooks;
 #[cfg(unix)]
 mod hostile;
 mod props;
 mod reports;
 mod rules;
 mod scan;
+mod staged;
 mod util;
