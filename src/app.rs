@@ -1,7 +1,7 @@
 //! Runs a command: settings from CLI and config, one source, the filters, one report writer, and
 //! the exit status (0 clean, 1 findings, 2 error with no findings).
 
-use crate::cli::{Cli, Command, Common, RulesArgs, ScanArgs};
+use crate::cli::{Cli, Command, Common, HistoryArgs, RulesArgs, ScanArgs};
 use crate::config::{self, Config};
 use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
@@ -9,7 +9,7 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use crate::report::{self, Format, Report, Style, Summary};
 use crate::severity::Severity;
-use crate::source::{files, Stats};
+use crate::source::{files, history, Stats};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(args),
+        Command::History(args) => history_scan(args),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "stripe-scan: {e}");
@@ -52,7 +53,51 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
         max_file_size: args.max_file_size,
     };
     let (findings, stats) = files::scan(&paths, &opts, &matcher, &config.allow, &diag);
-    Ok(finish(findings, stats, None, &config, &args.common, &diag, started, out))
+    Ok(finish(
+        findings,
+        stats,
+        None,
+        &config,
+        &args.common,
+        &diag,
+        started,
+        out,
+    ))
+}
+
+fn history_scan(args: HistoryArgs) -> Result<i32, Error> {
+    let started = Instant::now();
+    // From the environment, as git does: GIT_DIR, or the repository around the current directory.
+    let repo = git2::Repository::open_from_env().map_err(|e| {
+        Error::Usage(format!(
+            "history: not in a git repository ({})",
+            e.message()
+        ))
+    })?;
+    let root = repo
+        .workdir()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let config = config::load(args.common.config.as_deref(), &root)?;
+    let out = open_output(args.common.output.as_deref())?;
+    let matcher = Matcher::new(config.rules.clone()).map_err(Error::Usage)?;
+    let diag = Diagnostics::default();
+    let opts = history::Options {
+        revs: &args.revs,
+        since_commit: args.since_commit.as_deref(),
+        threads: threads(&args.common),
+        progress: !args.common.quiet && io::stderr().is_terminal(),
+    };
+    let outcome = history::scan(&repo, &opts, &matcher, &diag)?;
+    Ok(finish(
+        outcome.findings,
+        outcome.stats,
+        Some(outcome.commits),
+        &config,
+        &args.common,
+        &diag,
+        started,
+        out,
+    ))
 }
 
 fn threads(common: &Common) -> usize {
@@ -74,7 +119,7 @@ fn open_output(path: Option<&Path>) -> Result<Option<File>, Error> {
 
 /// Filters, sorts, writes the report and decides the exit status.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+pub(crate) fn finish(
     findings: Vec<Finding>,
     stats: Stats,
     commits: Option<u64>,
@@ -141,7 +186,11 @@ fn finish(
     if let Err(e) = written {
         // A reader that stopped early (`| head`) is not an error; the exit status still tells.
         if e.kind() != io::ErrorKind::BrokenPipe {
-            let _ = writeln!(io::stderr(), "stripe-scan: writing the report: {}", describe_io(&e));
+            let _ = writeln!(
+                io::stderr(),
+                "stripe-scan: writing the report: {}",
+                describe_io(&e)
+            );
             write_failed = true;
         }
     }

@@ -1,7 +1,14 @@
 //! Where bytes come from: files on disk (and stdin), the git index, git history. Each source hands
 //! bytes to a per-thread `Scanner` and returns findings plus counts.
 
+pub mod blobs;
+pub mod commits;
 pub mod files;
+pub mod git;
+pub mod history;
+pub mod introduced;
+pub mod packs;
+pub mod progress;
 
 /// What a source read, for the summary line.
 #[derive(Debug, Default, Clone, Copy)]
