@@ -59,6 +59,23 @@ impl<'d> ObjectErrors<'d> {
         }
     }
 
+    /// Like `report`, with the cause already worded.
+    pub fn report_cause(&self, oid: Oid, cause: &str) {
+        let first = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(oid);
+        if !first {
+            return;
+        }
+        if self.shown.fetch_add(1, Ordering::Relaxed) < SHOWN {
+            self.diag.error(&Error::input(oid.to_string(), cause));
+        } else {
+            self.hidden.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// A failure that names no object (opening the repository in a worker).
     pub fn report_git(&self, what: &str, e: &git2::Error) {
         self.diag.error(&commits::object_error(e, what));

@@ -19,7 +19,7 @@ use super::blobs::{self, BlobFindings};
 use super::commits;
 use super::git::ObjectErrors;
 use super::introduced::{self, Introduced};
-use super::packs;
+use super::packs::Packs;
 use super::progress::Progress;
 use super::Stats;
 use crate::diagnostics::Diagnostics;
@@ -54,31 +54,59 @@ pub fn scan(
     // measured 28% of the time; a corrupt object still fails to inflate or to parse.
     git2::opts::strict_hash_verification(false);
     let root = commits::display_root(repo);
-    if let Some(boundary) = commits::shallow_boundary(repo) {
+    let boundary = commits::shallow_boundary(repo);
+    let grafted: HashSet<Oid> = boundary
+        .iter()
+        .flatten()
+        .filter_map(|id| Oid::from_str(id).ok())
+        .collect();
+    if let Some(boundary) = &boundary {
         diag.error(&Error::input(
             &root,
             format!(
                 "shallow clone: history before {} is not scanned; fetch with --unshallow or fetch-depth: 0",
-                short_list(&boundary)
+                short_list(boundary)
             ),
         ));
     }
+    let t0 = std::time::Instant::now();
+    let tm = |w: &str| {
+        if std::env::var_os("SS_TIMES").is_some() {
+            eprintln!("{w}: {:?}", t0.elapsed())
+        }
+    };
     let selected = commits::select(repo, opts.revs, opts.since_commit, diag)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
+        // Delta chains are walked recursively; git allows them 4095 deep.
+        .stack_size(16 << 20)
         .build()
         .map_err(|e| Error::Usage(format!("history: cannot start threads: {e}")))?;
     let errors = ObjectErrors::new(diag);
     let git_dir = repo.path();
+    let packs = Packs::open(git_dir, diag);
     let (walked, scanned, order) = Progress::run(opts.progress, |progress| {
+        tm("select");
         progress.phase("commits", selected.len() as u64);
-        let walked = introduced::walk(git_dir, &selected, &pool, &errors, progress);
+        let walked = introduced::walk(
+            git_dir, &selected, &packs, &grafted, &pool, &errors, progress,
+        );
         let mut distinct: Vec<Oid> = walked.records.iter().map(|r| r.blob).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let order = packs::pack_order(git_dir, distinct, diag);
-        progress.phase("blobs", order.len() as u64);
-        let scanned = blobs::scan(git_dir, &order, &pool, matcher, &errors, progress);
+        tm("walk");
+        progress.phase("blobs", distinct.len() as u64);
+        let cx = blobs::Context {
+            git_dir,
+            packs: &packs,
+            pool: &pool,
+            matcher,
+            errors: &errors,
+            progress,
+        };
+        let scanned = blobs::scan(&cx, &distinct);
+        let order = distinct;
+        tm("scan");
         (walked, scanned, order)
     });
     errors.finish();
@@ -111,6 +139,7 @@ pub fn scan(
         extra: HashMap::new(),
     };
     let findings = attribution.run(&walked.records);
+    tm("attribution");
     Ok(Outcome {
         findings,
         stats: scanned.stats,

@@ -1,15 +1,20 @@
 //! What each commit introduced: the (blob, path) pairs its tree holds that none of its parents holds
 //! at the same path. Commits are independent of each other here, so they are diffed in parallel,
-//! one `Repository` per thread (`git2::Repository` is not `Sync`).
+//! one object reader per thread.
 //!
 //! A merge introduces only what differs from every parent (a conflict resolution, an evil merge),
 //! so a key added on a branch is credited to the branch commit, not to the merge.
 
 use super::git::{self, ObjectErrors};
+use super::objects::{Entries, Reader};
+use super::packs::Packs;
 use super::progress::Progress;
-use git2::{ObjectType, Oid, Repository, Tree};
-use std::collections::{BTreeSet, HashMap};
+use git2::Oid;
+use std::cmp::Ordering as Ordering_;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One blob at one path, and the oldest selected commit that introduced it there.
@@ -35,6 +40,8 @@ const CHUNK: usize = 16;
 pub fn walk(
     git_dir: &Path,
     commits: &[Oid],
+    packs: &Packs,
+    grafted: &HashSet<Oid>,
     pool: &rayon::ThreadPool,
     errors: &ObjectErrors,
     progress: &Progress,
@@ -49,6 +56,12 @@ pub fn walk(
                 return out;
             }
         };
+        let mut w = Walker {
+            reader: Reader::new(packs, repo, grafted),
+            errors,
+            out: &mut out,
+            path: Vec::new(),
+        };
         loop {
             let start = next.fetch_add(1, Ordering::Relaxed) * CHUNK;
             if start >= commits.len() {
@@ -56,7 +69,7 @@ pub fn walk(
             }
             let end = (start + CHUNK).min(commits.len());
             for (i, oid) in commits[start..end].iter().enumerate() {
-                diff_commit(&repo, *oid, (start + i) as u32, errors, &mut out);
+                w.commit(*oid, (start + i) as u32);
             }
             progress.add((end - start) as u64, 0);
         }
@@ -78,12 +91,12 @@ fn merge(parts: Vec<Part>) -> Walked {
         submodules.extend(part.submodules);
         for r in part.records {
             match oldest.entry((r.blob, r.path.clone())) {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
+                Entry::Occupied(mut e) => {
                     if r.commit < e.get().commit {
                         e.insert(r);
                     }
                 }
-                std::collections::hash_map::Entry::Vacant(e) => {
+                Entry::Vacant(e) => {
                     e.insert(r);
                 }
             }
@@ -95,89 +108,106 @@ fn merge(parts: Vec<Part>) -> Walked {
     }
 }
 
-fn diff_commit(repo: &Repository, oid: Oid, index: u32, errors: &ObjectErrors, out: &mut Part) {
-    let commit = match repo.find_commit(oid) {
-        Ok(c) => c,
-        Err(e) => return errors.report(oid, &e),
-    };
-    let tree = match repo.find_tree(commit.tree_id()) {
-        Ok(t) => t,
-        Err(e) => return errors.report(commit.tree_id(), &e),
-    };
-    let mut parents = Vec::with_capacity(commit.parent_count());
-    // Parent ids come from the commit as grafted: a shallow clone's boundary commit has none.
-    for pid in commit.parent_ids() {
-        match repo.find_commit(pid) {
-            Ok(p) => match repo.find_tree(p.tree_id()) {
-                Ok(t) => parents.push(t),
-                Err(e) => errors.report(p.tree_id(), &e),
-            },
-            Err(e) => errors.report(pid, &e),
-        }
-    }
-    let mut path = Vec::new();
-    diff_tree(repo, &tree, &parents, &mut path, index, errors, out);
+struct Walker<'a, 'p> {
+    reader: Reader<'p>,
+    errors: &'a ObjectErrors<'a>,
+    out: &'a mut Part,
+    path: Vec<u8>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn diff_tree(
-    repo: &Repository,
-    tree: &Tree<'_>,
-    parents: &[Tree<'_>],
-    path: &mut Vec<u8>,
-    index: u32,
-    errors: &ObjectErrors,
-    out: &mut Part,
-) {
-    for entry in tree.iter() {
-        let name = entry.name_bytes();
-        let id = entry.id();
-        let kind = entry.kind();
-        let mut unchanged = false;
-        let mut sub_parents = Vec::new();
-        let mut before = Vec::new();
-        for p in parents {
-            let Some(pe) = p.get_name_bytes(name) else {
+impl Walker<'_, '_> {
+    fn commit(&mut self, oid: Oid, index: u32) {
+        let links = match self.reader.commit(oid) {
+            Ok(l) => l,
+            Err(cause) => return self.errors.report_cause(oid, &cause),
+        };
+        let Some(tree) = self.tree(links.tree) else {
+            return;
+        };
+        let mut parents = Vec::with_capacity(links.parents.len());
+        for pid in links.parents {
+            match self.reader.commit(pid) {
+                Ok(p) => parents.extend(self.tree(p.tree)),
+                Err(cause) => self.errors.report_cause(pid, &cause),
+            }
+        }
+        self.path.clear();
+        self.diff(links.tree, &tree, &parents, index);
+    }
+
+    fn tree(&mut self, oid: Oid) -> Option<Rc<Vec<u8>>> {
+        match self.reader.tree(oid) {
+            Ok(t) => Some(t),
+            Err(cause) => {
+                self.errors.report_cause(oid, &cause);
+                None
+            }
+        }
+    }
+
+    /// Records what `tree` holds that no parent tree holds at the same path.
+    fn diff(&mut self, id: Oid, tree: &[u8], parents: &[Rc<Vec<u8>>], index: u32) {
+        let mut cursors: Vec<Entries<'_>> = parents.iter().map(|p| Entries::new(p)).collect();
+        let mut entries = Entries::new(tree);
+        for entry in entries.by_ref() {
+            let mut unchanged = false;
+            let mut sub_parents = Vec::new();
+            let mut before = Vec::new();
+            for cursor in cursors.iter_mut() {
+                while cursor
+                    .peek()
+                    .is_some_and(|pe| pe.cmp_order(&entry) == Ordering_::Less)
+                {
+                    cursor.next();
+                }
+                let Some(pe) = cursor.peek() else { continue };
+                if pe.cmp_order(&entry) != Ordering_::Equal {
+                    continue;
+                }
+                if pe.id == entry.id {
+                    unchanged = true;
+                    break;
+                }
+                if entry.is_tree() {
+                    sub_parents.push(pe.oid());
+                } else if !pe.is_gitlink() {
+                    before.push(pe.oid());
+                }
+            }
+            if unchanged {
                 continue;
-            };
-            if pe.id() == id {
-                unchanged = true;
-                break;
             }
-            match (kind, pe.kind()) {
-                (Some(ObjectType::Tree), Some(ObjectType::Tree)) => match repo.find_tree(pe.id()) {
-                    Ok(t) => sub_parents.push(t),
-                    Err(e) => errors.report(pe.id(), &e),
-                },
-                (Some(ObjectType::Blob), Some(ObjectType::Blob)) => before.push(pe.id()),
-                _ => {}
+            let len = self.path.len();
+            if len > 0 {
+                self.path.push(b'/');
             }
-        }
-        if unchanged {
-            continue;
-        }
-        let len = path.len();
-        if len > 0 {
-            path.push(b'/');
-        }
-        path.extend_from_slice(name);
-        match kind {
-            Some(ObjectType::Tree) => match repo.find_tree(id) {
-                Ok(sub) => diff_tree(repo, &sub, &sub_parents, path, index, errors, out),
-                Err(e) => errors.report(id, &e),
-            },
-            Some(ObjectType::Blob) => out.records.push(Introduced {
-                blob: id,
-                path: String::from_utf8_lossy(path).into_owned(),
-                commit: index,
-                before,
-            }),
-            Some(ObjectType::Commit) => {
-                out.submodules
-                    .insert(String::from_utf8_lossy(path).into_owned());
+            self.path.extend_from_slice(entry.name);
+            if entry.is_tree() {
+                let sub_id = entry.oid();
+                if let Some(sub) = self.tree(sub_id) {
+                    let subs: Vec<Rc<Vec<u8>>> = sub_parents
+                        .into_iter()
+                        .filter_map(|p| self.tree(p))
+                        .collect();
+                    self.diff(sub_id, &sub, &subs, index);
+                }
+            } else if entry.is_gitlink() {
+                self.out
+                    .submodules
+                    .insert(String::from_utf8_lossy(&self.path).into_owned());
+            } else {
+                self.out.records.push(Introduced {
+                    blob: entry.oid(),
+                    path: String::from_utf8_lossy(&self.path).into_owned(),
+                    commit: index,
+                    before,
+                });
             }
-            _ => {}
+            self.path.truncate(len);
         }
-        path.truncate(len);
+        if entries.damaged {
+            self.errors
+                .report_cause(id, "damaged tree: an entry cannot be parsed");
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod files;
 pub mod git;
 pub mod history;
 pub mod introduced;
+pub mod objects;
 pub mod packs;
 pub mod progress;
 

@@ -1,11 +1,27 @@
-//! Pack order: where each object sits in its pack, read straight from the `.idx` files. Reading
-//! blobs in that order keeps a delta's base in libgit2's delta cache when the delta is read, which
-//! measured 15-25% faster than reading them in id order.
+//! Pack files, read directly: `.idx` lookups, entry headers, inflating an entry, applying a delta.
+//!
+//! libgit2 reads one object at a time: it walks the object's delta chain, starts a fresh zlib
+//! stream for each link and copies the result, which measured 0.6 s of CPU for the 16,571 blobs of
+//! the 5000-commit benchmark history. `blobs` uses this module instead to inflate each pack entry
+//! once and to apply each delta to a base it still holds. Anything this module cannot read (loose
+//! objects, a delta whose base is in another pack, a damaged entry) goes back to libgit2, which
+//! also words the error.
 
 use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
+use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+/// Entry types in a pack.
+pub const BLOB: u8 = 3;
+pub const OFS_DELTA: u8 = 6;
+pub const REF_DELTA: u8 = 7;
+
+/// No object in a pack this module reads is larger (git itself cannot handle much more either);
+/// a header claiming more is damage, not data.
+const MAX_OBJECT: u64 = 1 << 34;
 
 /// One `.idx` file, kept as bytes and searched in place (ids are sorted, with a fan-out table).
 struct PackIndex {
@@ -51,7 +67,7 @@ impl PackIndex {
 
     /// The object's offset in the pack, if this pack holds it.
     fn offset_of(&self, id: &[u8]) -> Option<u64> {
-        let first = id[0] as usize;
+        let first = *id.first()? as usize;
         let mut lo = if first == 0 {
             0
         } else {
@@ -95,41 +111,302 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
         .map(u32::from_be_bytes)
 }
 
-/// Orders `blobs` by (pack, offset in pack); objects in no pack (loose, or in an alternate) go last
-/// in id order. A pack index that cannot be read is reported and its objects fall back to id order,
-/// which only costs speed: libgit2 still finds them.
-pub fn pack_order(git_dir: &Path, mut blobs: Vec<Oid>, diag: &Diagnostics) -> Vec<Oid> {
-    let mut indexes = Vec::new();
-    for dir in object_dirs(git_dir) {
-        let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
-            continue;
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let parsed = std::fs::read(&path)
-                .map_err(|e| describe_io(&e))
-                .and_then(PackIndex::parse);
-            match parsed {
-                Ok(idx) => indexes.push(idx),
-                Err(cause) => diag.error(&Error::input(path.display().to_string(), cause)),
-            }
+/// One pack: its index, its bytes, and where each entry ends.
+pub struct Pack {
+    pub path: PathBuf,
+    map: memmap2::Mmap,
+    index: PackIndex,
+    /// Every entry's offset, sorted, so an entry ends where the next begins.
+    offsets: Vec<u64>,
+    /// Where entries stop: before the 20-byte trailer.
+    data_end: u64,
+}
+
+/// An entry's header: its type, its size (for a delta, the size of the delta data), where its
+/// zlib stream starts, and its base if it is a delta.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    pub kind: u8,
+    pub size: u64,
+    pub data_start: u64,
+    pub base: Base,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Base {
+    None,
+    Offset(u64),
+    Id(Oid),
+}
+
+impl Pack {
+    fn open(idx_path: &Path) -> Result<Pack, String> {
+        let index = std::fs::read(idx_path)
+            .map_err(|e| describe_io(&e))
+            .and_then(PackIndex::parse)?;
+        let path = idx_path.with_extension("pack");
+        let file =
+            File::open(&path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+        // SAFETY: git never changes a pack file in place: it writes a new one under a temporary
+        // name and renames it, and `git gc` deletes old ones, which leaves an existing mapping
+        // intact. libgit2 and git map packs the same way. Only a tool that truncates a pack
+        // under a running scan could invalidate the mapping, and git does not.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+        let len = map.len() as u64;
+        if map.get(..4) != Some(b"PACK") || !matches!(be32(&map, 4), Some(2 | 3)) {
+            return Err(format!(
+                "{}: not a pack file (version 2 or 3)",
+                path.display()
+            ));
+        }
+        let mut offsets: Vec<u64> = (0..index.count).map(|i| index.offset(i)).collect();
+        offsets.sort_unstable();
+        Ok(Pack {
+            path,
+            map,
+            index,
+            offsets,
+            data_end: len.saturating_sub(20),
+        })
+    }
+
+    fn bytes(&self, from: u64, to: u64) -> Option<&[u8]> {
+        self.map
+            .get(usize::try_from(from).ok()?..usize::try_from(to).ok()?)
+    }
+
+    pub fn offset_of(&self, oid: Oid) -> Option<u64> {
+        self.index.offset_of(oid.as_bytes())
+    }
+
+    /// Where the entry at `offset` ends (the next entry's offset).
+    fn end_of(&self, offset: u64) -> u64 {
+        match self.offsets.binary_search(&offset) {
+            Ok(i) => self.offsets.get(i + 1).copied().unwrap_or(self.data_end),
+            Err(_) => self.data_end,
         }
     }
-    let key = |oid: &Oid| -> (usize, u64) {
-        let id = oid.as_bytes();
-        indexes
+
+    pub fn header(&self, offset: u64) -> Result<Header, String> {
+        let end = self.data_end.min(offset.saturating_add(32));
+        let buf = self
+            .bytes(offset, end)
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| format!("entry offset {offset} is outside the pack"))?;
+        let truncated = || "truncated entry header".to_string();
+        let mut i = 0;
+        let mut c = *buf.first().ok_or_else(truncated)?;
+        let kind = (c >> 4) & 7;
+        let mut size = u64::from(c & 15);
+        let mut shift = 4;
+        while c & 0x80 != 0 {
+            i += 1;
+            c = *buf.get(i).ok_or_else(truncated)?;
+            if shift > 60 {
+                return Err("entry size out of range".into());
+            }
+            size |= u64::from(c & 0x7f) << shift;
+            shift += 7;
+        }
+        i += 1;
+        let base = match kind {
+            OFS_DELTA => {
+                let mut c = *buf.get(i).ok_or_else(truncated)?;
+                i += 1;
+                let mut back = u64::from(c & 0x7f);
+                while c & 0x80 != 0 {
+                    c = *buf.get(i).ok_or_else(truncated)?;
+                    i += 1;
+                    back = back
+                        .checked_add(1)
+                        .and_then(|b| b.checked_mul(128))
+                        .ok_or("delta base offset out of range")?
+                        | u64::from(c & 0x7f);
+                }
+                if back == 0 || back > offset {
+                    return Err("delta base offset out of range".into());
+                }
+                Base::Offset(offset - back)
+            }
+            REF_DELTA => {
+                let id = buf.get(i..i + 20).ok_or_else(truncated)?;
+                i += 20;
+                Base::Id(Oid::from_bytes(id).map_err(|e| e.message().to_string())?)
+            }
+            1..=4 => Base::None,
+            other => return Err(format!("unknown entry type {other}")),
+        };
+        if size > MAX_OBJECT {
+            return Err("entry size out of range".into());
+        }
+        Ok(Header {
+            kind,
+            size,
+            data_start: offset + i as u64,
+            base,
+        })
+    }
+
+    /// Inflates the entry at `offset` into `out` (replacing its contents).
+    pub fn inflate(
+        &self,
+        offset: u64,
+        h: &Header,
+        z: &mut Inflater,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let input = self
+            .bytes(h.data_start, self.end_of(offset))
+            .ok_or("entry data outside the pack")?;
+        out.clear();
+        out.try_reserve_exact(h.size as usize)
+            .map_err(|_| format!("cannot allocate {} bytes", h.size))?;
+        z.stream.reset(true);
+        let status = z
+            .stream
+            .decompress_vec(input, out, FlushDecompress::Finish)
+            .map_err(|e| format!("zlib: {e}"))?;
+        if !matches!(status, Status::StreamEnd) || out.len() as u64 != h.size {
+            return Err(format!(
+                "entry inflates to {} bytes, header says {}",
+                out.len(),
+                h.size
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A zlib stream reused across entries (one per thread): starting a fresh one per object is
+/// what made libgit2's reads slow.
+pub struct Inflater {
+    stream: Decompress,
+}
+
+impl Default for Inflater {
+    fn default() -> Inflater {
+        Inflater {
+            stream: Decompress::new(true),
+        }
+    }
+}
+
+/// Builds `out` from `base` and a git delta (copy and insert instructions).
+pub fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let bad = |what: &str| format!("bad delta: {what}");
+    let mut pos = 0;
+    let varint = |pos: &mut usize| -> Result<u64, String> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let c = *delta.get(*pos).ok_or_else(|| bad("truncated header"))?;
+            *pos += 1;
+            if shift > 63 {
+                return Err(bad("size out of range"));
+            }
+            v |= u64::from(c & 0x7f) << shift;
+            shift += 7;
+            if c & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+    };
+    let base_len = varint(&mut pos)?;
+    let result_len = varint(&mut pos)?;
+    if base_len != base.len() as u64 {
+        return Err(bad("base size differs"));
+    }
+    if result_len > MAX_OBJECT {
+        return Err(bad("result size out of range"));
+    }
+    out.clear();
+    out.try_reserve_exact(result_len as usize)
+        .map_err(|_| format!("cannot allocate {result_len} bytes"))?;
+    while pos < delta.len() {
+        let op = delta[pos];
+        pos += 1;
+        if op & 0x80 != 0 {
+            let mut off = 0usize;
+            let mut size = 0usize;
+            for (bit, shift) in [(0x01, 0), (0x02, 8), (0x04, 16), (0x08, 24)] {
+                if op & bit != 0 {
+                    off |=
+                        usize::from(*delta.get(pos).ok_or_else(|| bad("truncated copy"))?) << shift;
+                    pos += 1;
+                }
+            }
+            for (bit, shift) in [(0x10, 0), (0x20, 8), (0x40, 16)] {
+                if op & bit != 0 {
+                    size |=
+                        usize::from(*delta.get(pos).ok_or_else(|| bad("truncated copy"))?) << shift;
+                    pos += 1;
+                }
+            }
+            if size == 0 {
+                size = 0x10000;
+            }
+            let chunk = off
+                .checked_add(size)
+                .and_then(|end| base.get(off..end))
+                .ok_or_else(|| bad("copy outside the base"))?;
+            out.extend_from_slice(chunk);
+        } else if op != 0 {
+            let n = usize::from(op);
+            let chunk = delta
+                .get(pos..pos + n)
+                .ok_or_else(|| bad("truncated insert"))?;
+            out.extend_from_slice(chunk);
+            pos += n;
+        } else {
+            return Err(bad("reserved instruction 0"));
+        }
+        if out.len() as u64 > result_len {
+            return Err(bad("result longer than announced"));
+        }
+    }
+    if out.len() as u64 != result_len {
+        return Err(bad("result shorter than announced"));
+    }
+    Ok(())
+}
+
+/// Every pack of the repository (and of its alternates), newest name order as git lists them.
+pub struct Packs {
+    pub packs: Vec<Pack>,
+}
+
+impl Packs {
+    /// Opens every pack it can; one that cannot be read is reported and left to libgit2, which
+    /// reports each object it then fails to read.
+    pub fn open(git_dir: &Path, diag: &Diagnostics) -> Packs {
+        let mut packs = Vec::new();
+        for dir in object_dirs(git_dir) {
+            let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                match Pack::open(&path) {
+                    Ok(p) => packs.push(p),
+                    Err(cause) => diag.error(&Error::input(path.display().to_string(), cause)),
+                }
+            }
+        }
+        Packs { packs }
+    }
+
+    /// The first pack holding `oid`, and the offset there.
+    pub fn locate(&self, oid: Oid) -> Option<(usize, u64)> {
+        self.packs
             .iter()
             .enumerate()
-            .find_map(|(i, idx)| idx.offset_of(id).map(|off| (i, off)))
-            .unwrap_or((usize::MAX, 0))
-    };
-    let mut keyed: Vec<((usize, u64), Oid)> = blobs.drain(..).map(|o| (key(&o), o)).collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, o)| o).collect()
+            .find_map(|(i, p)| p.offset_of(oid).map(|off| (i, off)))
+    }
 }
 
 /// The repository's object directory and those its `info/alternates` lists (one level).
@@ -198,5 +475,31 @@ mod tests {
         assert_eq!(idx.offset_of(&c), Some(99));
         assert_eq!(idx.offset_of(&[0x11; 20]), None);
         assert!(PackIndex::parse(v2(&[(a, 1)])[..100].to_vec()).is_err());
+    }
+
+    #[test]
+    fn deltas_copy_and_insert() {
+        let base = b"hello, world";
+        // base 12, result 11: copy "hello" (offset 0, size 5), insert " you", copy "ld" (offset 10, size 2)
+        let delta = [12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2];
+        let mut out = Vec::new();
+        apply_delta(base, &delta, &mut out).unwrap();
+        assert_eq!(out, b"hello yould");
+        assert!(
+            apply_delta(base, &[11, 11], &mut out).is_err(),
+            "wrong base size"
+        );
+        assert!(
+            apply_delta(base, &[12, 5, 0x91, 10, 5], &mut out).is_err(),
+            "copy past the end"
+        );
+        assert!(
+            apply_delta(base, &[12, 3, 0], &mut out).is_err(),
+            "reserved op"
+        );
+        assert!(
+            apply_delta(base, &[12, 3, 1, b'x'], &mut out).is_err(),
+            "short result"
+        );
     }
 }
