@@ -2,6 +2,7 @@
 //! (and real git repositories made with the real `git`). Keys are built at run time, never written
 //! into this repository.
 
+mod history;
 mod rules;
 mod scan;
 mod util;
