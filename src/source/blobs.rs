@@ -3,10 +3,10 @@
 //! Packed blobs are grouped into delta families: a full object and the deltas built on it,
 //! transitively. A thread takes one family at a time, inflates its root, then walks down the
 //! deltas depth-first, applying each to the base it just built; so every entry is inflated once,
-//! and memory holds one chain at a time. Families are taken in pack order, so both threads read
-//! nearby parts of the pack. What the pack reader cannot place (loose objects, damaged entries,
+//! and memory holds one chain at a time. Families are taken largest first. What the pack reader cannot place (loose objects, damaged entries,
 //! bases in another pack) is read through libgit2, one `Repository` per thread.
 
+use super::fasthash::FxMap;
 use super::git::{self, ObjectErrors};
 use super::packs::{self, Base, Header, Inflater, Packs};
 use super::progress::Progress;
@@ -16,7 +16,6 @@ use crate::matcher::Matcher;
 use crate::rules::Place;
 use crate::scanner::{Origin, Scanner};
 use git2::{ObjectType, Oid};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -125,7 +124,8 @@ impl Plan {
             roots: Vec::new(),
             unplaced: Vec::new(),
         };
-        let mut at: HashMap<(usize, u64), u32> = HashMap::with_capacity(blobs.len() * 2);
+        let mut at: FxMap<(usize, u64), u32> = FxMap::default();
+        at.reserve(blobs.len() * 2);
         for &oid in blobs {
             let Some((pack, offset)) = packs.locate(oid) else {
                 plan.unplaced.push(oid);
@@ -166,17 +166,20 @@ impl Plan {
                 cur = b;
             }
         }
-        plan.roots.sort_unstable_by_key(|&r| {
-            (plan.nodes[r as usize].pack, plan.nodes[r as usize].offset)
-        });
         plan.unplace_orphans();
+        // Largest families first, so no thread is left decoding a long chain while the other
+        // waits at the end.
+        let mut weighted: Vec<(u64, u32)> =
+            plan.roots.iter().map(|&r| (plan.weight(r), r)).collect();
+        weighted.sort_unstable_by(|a, b| b.cmp(a));
+        plan.roots = weighted.into_iter().map(|(_, r)| r).collect();
         plan
     }
 
     fn node(
         &mut self,
         packs: &Packs,
-        at: &mut HashMap<(usize, u64), u32>,
+        at: &mut FxMap<(usize, u64), u32>,
         pack: usize,
         offset: u64,
     ) -> (u32, bool) {
@@ -220,6 +223,18 @@ impl Plan {
                 node.children.clear();
             }
         }
+    }
+
+    /// Rough cost of decoding a family: every member is about as large as its root.
+    fn weight(&self, root: u32) -> u64 {
+        let size = self.nodes[root as usize].header.map_or(0, |h| h.size);
+        let mut members = 0u64;
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            members += 1;
+            stack.extend(&self.nodes[n as usize].children);
+        }
+        size.saturating_mul(members)
     }
 
     fn wanted_below(&self, n: u32, out: &mut Vec<Oid>) {

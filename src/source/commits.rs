@@ -2,47 +2,64 @@
 //! and ranges as `git log` takes them, every ref by default, shallow-clone boundaries, and the
 //! author and RFC 3339 date a finding shows.
 
+use super::fasthash::FxMap;
+use super::git::ObjectErrors;
+use super::objects::Reader;
 use crate::diagnostics::Diagnostics;
 use crate::error::Error;
-use git2::{ObjectType, Oid, Repository, Revwalk, Sort};
+use git2::{ObjectType, Oid, Repository, Sort};
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::BinaryHeap;
 use std::path::Path;
 
-/// The commits to scan, parents before children (ties broken by date, oldest first). A commit's
-/// position in this list is its age: the lower, the older.
+/// The commits to scan, parents before children (ties broken by commit date, oldest first). A
+/// commit's position in this list is its age: the lower, the older.
 pub fn select(
     repo: &Repository,
+    reader: &mut Reader<'_>,
     revs: &[String],
     since_commit: Option<&str>,
     diag: &Diagnostics,
+    errors: &ObjectErrors<'_>,
 ) -> Result<Vec<Oid>, Error> {
-    let mut walk = repo
-        .revwalk()
-        .map_err(|e| Error::Usage(format!("history: {}", e.message())))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
-        .map_err(|e| Error::Usage(format!("history: {}", e.message())))?;
-    let mut positive = false;
+    let mut sel = Selection::default();
     for rev in revs {
-        positive |= add_rev(repo, &mut walk, rev)?;
+        add_rev(repo, &mut sel, rev)?;
     }
     if let Some(since) = since_commit {
         let oid = resolve(repo, since).ok_or_else(|| unknown("--since-commit", since))?;
-        hide(&mut walk, oid, since)?;
-        if !positive {
+        sel.hide.push(oid);
+        if sel.push.is_empty() {
             // "What came after SHA" is about the checked-out line, not every branch.
             match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
-                Some(head) => push(&mut walk, head.id(), "HEAD")?,
+                Some(head) => sel.push.push(head.id()),
                 None => {
                     return Err(Error::Usage(
                         "--since-commit: HEAD does not name a commit".into(),
                     ))
                 }
             }
-            positive = true;
         }
     }
-    if !positive {
+    if sel.push.is_empty() {
         // No positive revision (none at all, or only `^X`): everything the refs reach.
-        push_every_ref(repo, &mut walk, diag);
+        sel.push = every_ref(repo, diag);
+    }
+    if sel.hide.is_empty() {
+        return Ok(walk_all(reader, &sel.push, errors));
+    }
+    // Ranges: libgit2 stops walking the hidden side as soon as dates allow, where a plain walk
+    // would read the whole history behind the range.
+    let fail = |e: git2::Error| Error::Usage(format!("history: {}", e.message()));
+    let mut walk = repo.revwalk().map_err(fail)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
+        .map_err(fail)?;
+    for oid in &sel.push {
+        walk.push(*oid).map_err(|e| object_error(&e, "revision"))?;
+    }
+    for oid in &sel.hide {
+        walk.hide(*oid).map_err(|e| object_error(&e, "revision"))?;
     }
     let mut commits = Vec::new();
     for step in walk {
@@ -58,35 +75,113 @@ pub fn select(
     Ok(commits)
 }
 
-/// One command-line revision; returns whether it added commits (as opposed to hiding them).
-fn add_rev(repo: &Repository, walk: &mut Revwalk<'_>, rev: &str) -> Result<bool, Error> {
+#[derive(Default)]
+struct Selection {
+    push: Vec<Oid>,
+    hide: Vec<Oid>,
+}
+
+/// Every commit the tips reach, parents first; among commits that do not depend on each other,
+/// the older commit date first. A commit that cannot be read is reported, and its ancestors
+/// are reached only through other paths.
+fn walk_all(reader: &mut Reader<'_>, tips: &[Oid], errors: &ObjectErrors<'_>) -> Vec<Oid> {
+    struct Node {
+        id: Oid,
+        time: i64,
+        children: Vec<u32>,
+        waiting_for: u32,
+    }
+    let mut index: FxMap<Oid, u32> = FxMap::default();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut parents_of: Vec<Vec<Oid>> = Vec::new();
+    let mut todo: Vec<Oid> = Vec::new();
+    // u32::MAX: seen, not read (yet, or ever if it cannot be).
+    for &tip in tips {
+        if let Entry::Vacant(e) = index.entry(tip) {
+            e.insert(u32::MAX);
+            todo.push(tip);
+        }
+    }
+    while let Some(id) = todo.pop() {
+        let links = match reader.commit(id) {
+            Ok(l) => l,
+            Err(cause) => {
+                errors.report_cause(id, &cause);
+                continue;
+            }
+        };
+        let i = nodes.len() as u32;
+        index.insert(id, i);
+        for p in &links.parents {
+            if let Entry::Vacant(e) = index.entry(*p) {
+                e.insert(u32::MAX);
+                todo.push(*p);
+            }
+        }
+        nodes.push(Node {
+            id,
+            time: links.time,
+            children: Vec::new(),
+            waiting_for: 0,
+        });
+        parents_of.push(links.parents);
+    }
+    for (i, parents) in parents_of.iter().enumerate() {
+        for p in parents {
+            if let Some(&pi) = index.get(p).filter(|&&pi| pi != u32::MAX) {
+                nodes[pi as usize].children.push(i as u32);
+                nodes[i].waiting_for += 1;
+            }
+        }
+    }
+    drop(parents_of);
+    let mut ready: BinaryHeap<Reverse<(i64, u32)>> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.waiting_for == 0)
+        .map(|(i, n)| Reverse((n.time, i as u32)))
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(Reverse((_, i))) = ready.pop() {
+        order.push(nodes[i as usize].id);
+        let children = std::mem::take(&mut nodes[i as usize].children);
+        for c in children {
+            let child = &mut nodes[c as usize];
+            child.waiting_for -= 1;
+            if child.waiting_for == 0 {
+                ready.push(Reverse((child.time, c)));
+            }
+        }
+    }
+    order
+}
+
+/// One command-line revision, as `git log` reads it.
+fn add_rev(repo: &Repository, sel: &mut Selection, rev: &str) -> Result<(), Error> {
     if let Some(hidden) = rev.strip_prefix('^') {
         let oid = resolve(repo, hidden).ok_or_else(|| unknown("revision", rev))?;
-        hide(walk, oid, rev)?;
-        return Ok(false);
+        sel.hide.push(oid);
+        return Ok(());
     }
     if let Some((left, right)) = rev.split_once("...") {
         let a = resolve(repo, or_head(left)).ok_or_else(|| unknown("range", rev))?;
         let b = resolve(repo, or_head(right)).ok_or_else(|| unknown("range", rev))?;
-        push(walk, a, rev)?;
-        push(walk, b, rev)?;
+        sel.push.extend([a, b]);
         if let Ok(bases) = repo.merge_bases(a, b) {
-            for base in bases.iter() {
-                hide(walk, *base, rev)?;
-            }
+            sel.hide.extend(bases.iter().copied());
         }
-        return Ok(true);
+        return Ok(());
     }
     if let Some((left, right)) = rev.split_once("..") {
         let a = resolve(repo, or_head(left)).ok_or_else(|| unknown("range", rev))?;
         let b = resolve(repo, or_head(right)).ok_or_else(|| unknown("range", rev))?;
-        hide(walk, a, rev)?;
-        push(walk, b, rev)?;
-        return Ok(true);
+        sel.hide.push(a);
+        sel.push.push(b);
+        return Ok(());
     }
     let oid = resolve(repo, rev).ok_or_else(|| unknown("revision", rev))?;
-    push(walk, oid, rev)?;
-    Ok(true)
+    sel.push.push(oid);
+    Ok(())
 }
 
 fn or_head(side: &str) -> &str {
@@ -115,63 +210,43 @@ fn resolve(repo: &Repository, rev: &str) -> Option<Oid> {
         .map(|c| c.id())
 }
 
-fn push(walk: &mut Revwalk<'_>, oid: Oid, what: &str) -> Result<(), Error> {
-    walk.push(oid).map_err(|e| object_error(&e, what))
-}
-
-fn hide(walk: &mut Revwalk<'_>, oid: Oid, what: &str) -> Result<(), Error> {
-    walk.hide(oid).map_err(|e| object_error(&e, what))
-}
-
 /// Branches, tags, remote-tracking refs, notes, the stash and every stash entry in its reflog, and a
 /// detached HEAD. Refs that name something other than a commit (a tag of a blob) have no history.
-fn push_every_ref(repo: &Repository, walk: &mut Revwalk<'_>, diag: &Diagnostics) {
-    let refs = match repo.references() {
-        Ok(r) => r,
-        Err(e) => {
-            diag.error(&Error::input("refs", e.message()));
-            return;
-        }
-    };
-    for r in refs {
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                diag.error(&Error::input("refs", e.message()));
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
-        let Some(target) = r.resolve().ok().and_then(|r| r.target()) else {
-            diag.error(&Error::input(name, "ref does not resolve to an object"));
-            continue;
-        };
-        match repo.find_object(target, None) {
-            Ok(obj) => {
-                if let Ok(commit) = obj.peel(ObjectType::Commit) {
-                    if let Err(e) = walk.push(commit.id()) {
-                        diag.error(&object_error(&e, &name));
+fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
+    let mut tips = Vec::new();
+    match repo.references() {
+        Ok(refs) => {
+            for r in refs {
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        diag.error(&Error::input("refs", e.message()));
+                        continue;
                     }
+                };
+                let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                let Some(target) = r.resolve().ok().and_then(|r| r.target()) else {
+                    diag.error(&Error::input(name, "ref does not resolve to an object"));
+                    continue;
+                };
+                match repo.find_object(target, None) {
+                    Ok(obj) => tips.extend(obj.peel(ObjectType::Commit).ok().map(|c| c.id())),
+                    Err(e) => diag.error(&Error::input(
+                        target.to_string(),
+                        format!("{} (ref {name})", cause(&e)),
+                    )),
                 }
             }
-            Err(e) => diag.error(&Error::input(
-                target.to_string(),
-                format!("{} (ref {name})", cause(&e)),
-            )),
         }
+        Err(e) => diag.error(&Error::input("refs", e.message())),
     }
     if let Ok(head) = repo.head() {
-        if let Some(oid) = head.target() {
-            let _ = walk.push(oid);
-        }
+        tips.extend(head.target());
     }
     if let Ok(log) = repo.reflog("refs/stash") {
-        for entry in log.iter() {
-            if let Err(e) = walk.push(entry.id_new()) {
-                diag.error(&object_error(&e, "refs/stash"));
-            }
-        }
+        tips.extend(log.iter().map(|entry| entry.id_new()));
     }
+    tips
 }
 
 /// A git error as `<object id>: <cause>` when libgit2 names the object, else `<what>: <cause>`.

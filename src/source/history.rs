@@ -17,8 +17,9 @@
 
 use super::blobs::{self, BlobFindings};
 use super::commits;
-use super::git::ObjectErrors;
+use super::git::{self, ObjectErrors};
 use super::introduced::{self, Introduced};
+use super::objects::Reader;
 use super::packs::Packs;
 use super::progress::Progress;
 use super::Stats;
@@ -69,24 +70,29 @@ pub fn scan(
             ),
         ));
     }
-    let t0 = std::time::Instant::now();
-    let tm = |w: &str| {
-        if std::env::var_os("SS_TIMES").is_some() {
-            eprintln!("{w}: {:?}", t0.elapsed())
-        }
+    let errors = ObjectErrors::new(diag);
+    let git_dir = repo.path();
+    let packs = Packs::open(git_dir, diag);
+    let selected = {
+        let handle =
+            git::open(git_dir).map_err(|e| Error::Usage(format!("history: {}", e.message())))?;
+        let mut reader = Reader::new(&packs, handle, &grafted);
+        commits::select(
+            repo,
+            &mut reader,
+            opts.revs,
+            opts.since_commit,
+            diag,
+            &errors,
+        )?
     };
-    let selected = commits::select(repo, opts.revs, opts.since_commit, diag)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         // Delta chains are walked recursively; git allows them 4095 deep.
         .stack_size(16 << 20)
         .build()
         .map_err(|e| Error::Usage(format!("history: cannot start threads: {e}")))?;
-    let errors = ObjectErrors::new(diag);
-    let git_dir = repo.path();
-    let packs = Packs::open(git_dir, diag);
     let (walked, scanned, order) = Progress::run(opts.progress, |progress| {
-        tm("select");
         progress.phase("commits", selected.len() as u64);
         let walked = introduced::walk(
             git_dir, &selected, &packs, &grafted, &pool, &errors, progress,
@@ -94,7 +100,6 @@ pub fn scan(
         let mut distinct: Vec<Oid> = walked.records.iter().map(|r| r.blob).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        tm("walk");
         progress.phase("blobs", distinct.len() as u64);
         let cx = blobs::Context {
             git_dir,
@@ -106,7 +111,6 @@ pub fn scan(
         };
         let scanned = blobs::scan(&cx, &distinct);
         let order = distinct;
-        tm("scan");
         (walked, scanned, order)
     });
     errors.finish();
@@ -139,7 +143,6 @@ pub fn scan(
         extra: HashMap::new(),
     };
     let findings = attribution.run(&walked.records);
-    tm("attribution");
     Ok(Outcome {
         findings,
         stats: scanned.stats,

@@ -5,6 +5,7 @@
 //! A merge introduces only what differs from every parent (a conflict resolution, an evil merge),
 //! so a key added on a branch is credited to the branch commit, not to the merge.
 
+use super::fasthash::FxMap;
 use super::git::{self, ObjectErrors};
 use super::objects::{Entries, Reader};
 use super::packs::Packs;
@@ -12,7 +13,7 @@ use super::progress::Progress;
 use git2::Oid;
 use std::cmp::Ordering as Ordering_;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,7 +86,7 @@ struct Part {
 }
 
 fn merge(parts: Vec<Part>) -> Walked {
-    let mut oldest: HashMap<(Oid, String), Introduced> = HashMap::new();
+    let mut oldest: FxMap<(Oid, String), Introduced> = FxMap::default();
     let mut submodules = BTreeSet::new();
     for part in parts {
         submodules.extend(part.submodules);

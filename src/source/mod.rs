@@ -3,6 +3,7 @@
 
 pub mod blobs;
 pub mod commits;
+pub mod fasthash;
 pub mod files;
 pub mod git;
 pub mod history;
