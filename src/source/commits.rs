@@ -300,7 +300,7 @@ pub fn shallow_boundary(repo: &Repository) -> Option<Vec<String>> {
     if !repo.is_shallow() {
         return None;
     }
-    let text = std::fs::read_to_string(repo.path().join("shallow")).unwrap_or_default();
+    let text = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
     Some(
         text.lines()
             .map(str::trim)

@@ -73,7 +73,8 @@ pub fn scan(
     }
     let errors = ObjectErrors::new(diag);
     let git_dir = repo.path();
-    let packs = Packs::open(git_dir, diag);
+    // Objects live in the common directory, which a linked worktree shares with its main one.
+    let packs = Packs::open(repo.commondir(), diag);
     let selected = {
         let handle =
             git::open(git_dir).map_err(|e| Error::Usage(format!("history: {}", e.message())))?;
@@ -151,7 +152,11 @@ pub fn scan(
 }
 
 fn short_list(ids: &[String]) -> String {
-    let shown: Vec<String> = ids.iter().take(3).map(|s| s.chars().take(12).collect()).collect();
+    let shown: Vec<String> = ids
+        .iter()
+        .take(3)
+        .map(|s| s.chars().take(12).collect())
+        .collect();
     match ids.len() {
         0 => "the cut".to_string(),
         n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),

@@ -392,9 +392,9 @@ pub struct Packs {
 impl Packs {
     /// Opens every pack it can; one that cannot be read is reported and left to libgit2, which
     /// reports each object it then fails to read.
-    pub fn open(git_dir: &Path, diag: &Diagnostics) -> Packs {
+    pub fn open(common_dir: &Path, diag: &Diagnostics) -> Packs {
         let mut packs = Vec::new();
-        for dir in object_dirs(git_dir) {
+        for dir in object_dirs(common_dir) {
             let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
                 continue;
             };

@@ -642,3 +642,25 @@ fn an_empty_repository_is_clean() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["summary"]["commits"], 0);
 }
+
+#[test]
+fn a_linked_worktree_scans_the_shared_history_from_any_subdirectory() {
+    let t = repo();
+    let main = t.path().join("main");
+    std::fs::create_dir(&main).unwrap();
+    git_init(&main);
+    let k = key("sk_live_", 24);
+    let added = commit(&main, &[("src/k.py", &format!("K = '{k}'\n"))], "c1");
+    git(&main, &["gc", "-q"]);
+    git(
+        &main,
+        &["worktree", "add", "-q", "-b", "other", "../linked"],
+    );
+    let linked = t.path().join("linked");
+    let r = history(&linked.join("src"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let findings = r.findings();
+    let f = finding_of(&findings, &k);
+    assert_eq!(f["path"], "src/k.py", "relative to the repository root");
+    assert_eq!(f["commit"], added.as_str());
+}
