@@ -391,7 +391,10 @@ fn through_libgit2(cx: &Context<'_>, blobs: &[Oid]) -> Scanned {
                         scan_blob(&mut scanner, &mut found, &mut out, oid, obj.data());
                         cx.progress.add(1, obj.len() as u64);
                     }
-                    Ok(_) => {}
+                    Ok(obj) => cx.errors.report_cause(
+                        oid,
+                        &format!("a tree names it as a file, but it is a {}", obj.kind()),
+                    ),
                     Err(e) => cx.errors.report(oid, &e),
                 }
             }

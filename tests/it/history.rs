@@ -239,6 +239,16 @@ fn a_key_on_a_merged_branch_is_credited_to_the_branch_commit_not_the_merge() {
     let f = finding_of(&findings, &k);
     assert_eq!(f["commit"], on_branch.as_str());
     assert_eq!(f["still_in_head"], true);
+
+    // The merge brought the key in from its second parent: a range that hides the branch
+    // commit has the merge but must not credit it with the key.
+    let r = history(d, &[&format!("{on_branch}..main")]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.json()["summary"]["commits"],
+        2,
+        "the merge and main's own commit"
+    );
 }
 
 /// c1 adds K1, c2 adds K2, c3 edits the file holding K1, c4 adds K3.
