@@ -68,6 +68,7 @@ pub fn scan(cx: &Context<'_>, blobs: &[Oid]) -> Scanned {
             scanner: Scanner::new(cx.matcher, 0),
             found: Vec::new(),
             spare: Vec::new(),
+            spare_bytes: 0,
             out: Scanned::default(),
             fallback: Vec::new(),
             progress: cx.progress,
@@ -255,13 +256,14 @@ struct Worker<'a> {
     found: Vec<Finding>,
     /// Buffers to reuse, so a family of a thousand versions does not cost a thousand mallocs.
     spare: Vec<Vec<u8>>,
+    spare_bytes: usize,
     out: Scanned,
     fallback: Vec<Oid>,
     progress: &'a Progress,
 }
 
-/// Larger buffers go back to the allocator rather than to `spare`.
-const SPARE_MAX: usize = 16 << 20;
+/// Bytes of spare buffers a worker keeps; past that, buffers go back to the allocator.
+const SPARE_BYTES: usize = 4 << 20;
 
 impl Worker<'_> {
     fn family(&mut self, root: u32) {
@@ -278,21 +280,25 @@ impl Worker<'_> {
             _ => false,
         };
         if ok {
-            self.visit(root, &data, 0);
+            self.visit(root, data, 0);
         } else {
             plan.wanted_below(root, &mut self.fallback);
+            self.give_back(data);
         }
-        self.give_back(data);
     }
 
-    /// `data` is the content of node `n`: scan it if wanted, then build its deltas on it.
-    fn visit(&mut self, n: u32, data: &[u8], depth: usize) {
+    /// `data` is the content of node `n`: scan it if wanted, then build its deltas on it. A base
+    /// is let go before its last delta is descended into, so a plain chain holds two versions at
+    /// a time, not the whole chain.
+    fn visit(&mut self, n: u32, data: Vec<u8>, depth: usize) {
         let (plan, packs) = (self.plan, self.packs);
         let node = &plan.nodes[n as usize];
         if let Some(oid) = node.wanted {
-            self.scan(oid, data);
+            self.scan(oid, &data);
         }
-        for &c in &node.children {
+        let mut base = Some(data);
+        for (i, &c) in node.children.iter().enumerate() {
+            let Some(data) = base.as_deref() else { break };
             let child = &plan.nodes[c as usize];
             let mut delta = self.buffer();
             let mut built = self.buffer();
@@ -304,12 +310,20 @@ impl Worker<'_> {
                         .is_ok()
                 });
             self.give_back(delta);
+            if i + 1 == node.children.len() {
+                if let Some(done) = base.take() {
+                    self.give_back(done);
+                }
+            }
             if ok {
-                self.visit(c, &built, depth + 1);
+                self.visit(c, built, depth + 1);
             } else {
                 plan.wanted_below(c, &mut self.fallback);
+                self.give_back(built);
             }
-            self.give_back(built);
+        }
+        if let Some(done) = base {
+            self.give_back(done);
         }
     }
 
@@ -319,12 +333,19 @@ impl Worker<'_> {
     }
 
     fn buffer(&mut self) -> Vec<u8> {
-        self.spare.pop().unwrap_or_default()
+        match self.spare.pop() {
+            Some(b) => {
+                self.spare_bytes -= b.capacity();
+                b
+            }
+            None => Vec::new(),
+        }
     }
 
     fn give_back(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() <= SPARE_MAX && self.spare.len() < 64 {
+        if self.spare_bytes + buf.capacity() <= SPARE_BYTES {
             buf.clear();
+            self.spare_bytes += buf.capacity();
             self.spare.push(buf);
         }
     }

@@ -5,14 +5,12 @@
 //! A merge introduces only what differs from every parent (a conflict resolution, an evil merge),
 //! so a key added on a branch is credited to the branch commit, not to the merge.
 
-use super::fasthash::FxMap;
 use super::git::{self, ObjectErrors};
 use super::objects::{Entries, Reader};
 use super::packs::Packs;
 use super::progress::Progress;
 use git2::Oid;
 use std::cmp::Ordering as Ordering_;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::rc::Rc;
@@ -85,26 +83,19 @@ struct Part {
     submodules: BTreeSet<String>,
 }
 
+/// Keeps the oldest record of each (blob, path): sorted in place, no map beside it.
 fn merge(parts: Vec<Part>) -> Walked {
-    let mut oldest: FxMap<(Oid, String), Introduced> = FxMap::default();
+    let mut records = Vec::with_capacity(parts.iter().map(|p| p.records.len()).sum());
     let mut submodules = BTreeSet::new();
     for part in parts {
         submodules.extend(part.submodules);
-        for r in part.records {
-            match oldest.entry((r.blob, r.path.clone())) {
-                Entry::Occupied(mut e) => {
-                    if r.commit < e.get().commit {
-                        e.insert(r);
-                    }
-                }
-                Entry::Vacant(e) => {
-                    e.insert(r);
-                }
-            }
-        }
+        records.extend(part.records);
     }
+    records.sort_unstable_by(|a, b| (a.blob, &a.path, a.commit).cmp(&(b.blob, &b.path, b.commit)));
+    records.dedup_by(|later, first| later.blob == first.blob && later.path == first.path);
+    records.shrink_to_fit();
     Walked {
-        records: oldest.into_values().collect(),
+        records,
         submodules,
     }
 }

@@ -23,9 +23,9 @@ pub const REF_DELTA: u8 = 7;
 /// a header claiming more is damage, not data.
 const MAX_OBJECT: u64 = 1 << 34;
 
-/// One `.idx` file, kept as bytes and searched in place (ids are sorted, with a fan-out table).
+/// One `.idx` file, mapped and searched in place (ids are sorted, with a fan-out table).
 struct PackIndex {
-    data: Vec<u8>,
+    data: Bytes,
     count: usize,
     v2: bool,
 }
@@ -33,7 +33,7 @@ struct PackIndex {
 const V2_MAGIC: &[u8] = b"\xfftOc";
 
 impl PackIndex {
-    fn parse(data: Vec<u8>) -> Result<PackIndex, String> {
+    fn parse(data: Bytes) -> Result<PackIndex, String> {
         let v2 = data.starts_with(V2_MAGIC);
         let fanout_at = if v2 { 8 } else { 0 };
         if v2 && data.get(4..8) != Some(&[0, 0, 0, 2]) {
@@ -114,12 +114,45 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 /// One pack: its index, its bytes, and where each entry ends.
 pub struct Pack {
     pub path: PathBuf,
-    map: memmap2::Mmap,
+    map: Bytes,
     index: PackIndex,
     /// Every entry's offset, sorted, so an entry ends where the next begins.
     offsets: Vec<u64>,
     /// Where entries stop: before the 20-byte trailer.
     data_end: u64,
+}
+
+/// A file's bytes: mapped (packs and their indexes), or read (tests).
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    #[cfg(test)]
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            #[cfg(test)]
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+fn map(path: &Path) -> Result<Bytes, String> {
+    let file = File::open(path).map_err(|e| describe_io(&e))?;
+    if file.metadata().map_err(|e| describe_io(&e))?.len() == 0 {
+        return Err("empty file".into());
+    }
+    // SAFETY: git never changes a pack or its index in place: it writes a new file under a
+    // temporary name and renames it, and `git gc` deletes old ones, which leaves an existing
+    // mapping intact. libgit2 and git map packs the same way. Only a tool that truncated one
+    // under a running scan could invalidate the mapping, and git does not.
+    unsafe { memmap2::Mmap::map(&file) }
+        .map(Bytes::Mapped)
+        .map_err(|e| describe_io(&e))
 }
 
 /// An entry's header: its type, its size (for a delta, the size of the delta data), where its
@@ -141,18 +174,9 @@ pub enum Base {
 
 impl Pack {
     fn open(idx_path: &Path) -> Result<Pack, String> {
-        let index = std::fs::read(idx_path)
-            .map_err(|e| describe_io(&e))
-            .and_then(PackIndex::parse)?;
+        let index = map(idx_path).and_then(PackIndex::parse)?;
         let path = idx_path.with_extension("pack");
-        let file =
-            File::open(&path).map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
-        // SAFETY: git never changes a pack file in place: it writes a new one under a temporary
-        // name and renames it, and `git gc` deletes old ones, which leaves an existing mapping
-        // intact. libgit2 and git map packs the same way. Only a tool that truncates a pack
-        // under a running scan could invalidate the mapping, and git does not.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .map_err(|e| format!("{}: {}", path.display(), describe_io(&e)))?;
+        let map = map(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let len = map.len() as u64;
         if map.get(..4) != Some(b"PACK") || !matches!(be32(&map, 4), Some(2 | 3)) {
             return Err(format!(
@@ -482,12 +506,13 @@ mod tests {
         let a = [0x10; 20];
         let b = [0xab; 20];
         let c = [0xff; 20];
-        let idx = PackIndex::parse(v2(&[(a, 12), (b, 5_000_000_000), (c, 99)])).unwrap();
+        let idx =
+            PackIndex::parse(Bytes::Owned(v2(&[(a, 12), (b, 5_000_000_000), (c, 99)]))).unwrap();
         assert_eq!(idx.offset_of(&a), Some(12));
         assert_eq!(idx.offset_of(&b), Some(5_000_000_000));
         assert_eq!(idx.offset_of(&c), Some(99));
         assert_eq!(idx.offset_of(&[0x11; 20]), None);
-        assert!(PackIndex::parse(v2(&[(a, 1)])[..100].to_vec()).is_err());
+        assert!(PackIndex::parse(Bytes::Owned(v2(&[(a, 1)])[..100].to_vec())).is_err());
     }
 
     #[test]
