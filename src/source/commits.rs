@@ -233,7 +233,7 @@ fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
                     Ok(obj) => tips.extend(obj.peel(ObjectType::Commit).ok().map(|c| c.id())),
                     Err(e) => diag.error(&Error::input(
                         target.to_string(),
-                        format!("{} (ref {name})", cause(&e)),
+                        format!("{}; ref {name} points to it", cause(&e)),
                     )),
                 }
             }

@@ -173,16 +173,16 @@ pub enum Base {
 }
 
 impl Pack {
-    fn open(idx_path: &Path) -> Result<Pack, String> {
-        let index = map(idx_path).and_then(PackIndex::parse)?;
+    fn open(idx_path: &Path) -> Result<Pack, Error> {
+        let index = map(idx_path)
+            .and_then(PackIndex::parse)
+            .map_err(|cause| Error::input(idx_path.display().to_string(), cause))?;
         let path = idx_path.with_extension("pack");
-        let map = map(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let damaged = |cause: &str| Error::input(path.display().to_string(), cause);
+        let map = map(&path).map_err(|cause| damaged(&cause))?;
         let len = map.len() as u64;
         if map.get(..4) != Some(b"PACK") || !matches!(be32(&map, 4), Some(2 | 3)) {
-            return Err(format!(
-                "{}: not a pack file (version 2 or 3)",
-                path.display()
-            ));
+            return Err(damaged("not a pack file (version 2 or 3)"));
         }
         let mut offsets: Vec<u64> = (0..index.count).map(|i| index.offset(i)).collect();
         offsets.sort_unstable();
@@ -193,6 +193,11 @@ impl Pack {
             offsets,
             data_end: len.saturating_sub(20),
         })
+    }
+
+    /// Objects the index lists past the end of the pack (a truncated copy or download).
+    fn past_end(&self) -> usize {
+        self.offsets.len() - self.offsets.partition_point(|&o| o < self.data_end)
     }
 
     fn bytes(&self, from: u64, to: u64) -> Option<&[u8]> {
@@ -429,8 +434,17 @@ impl Packs {
             paths.sort();
             for path in paths {
                 match Pack::open(&path) {
-                    Ok(p) => packs.push(p),
-                    Err(cause) => diag.error(&Error::input(path.display().to_string(), cause)),
+                    Ok(p) => {
+                        let lost = p.past_end();
+                        if lost > 0 {
+                            diag.error(&Error::input(
+                                p.path.display().to_string(),
+                                format!("damaged: shorter than its index says; {lost} objects past its end cannot be read"),
+                            ));
+                        }
+                        packs.push(p);
+                    }
+                    Err(e) => diag.error(&e),
                 }
             }
         }

@@ -674,3 +674,43 @@ fn a_linked_worktree_scans_the_shared_history_from_any_subdirectory() {
     assert_eq!(f["path"], "src/k.py", "relative to the repository root");
     assert_eq!(f["commit"], added.as_str());
 }
+
+#[test]
+fn a_truncated_pack_is_named_in_one_line_and_the_scan_fails_closed() {
+    let t = repo();
+    let d = t.path();
+    for i in 0..5 {
+        let body: String = (0..200)
+            .map(|j| format!("{i} {j} some text to pack\n"))
+            .collect();
+        commit(d, &[(&format!("f{i}.txt"), &body)], &format!("c{i}"));
+    }
+    git(d, &["repack", "-adq"]);
+    let pack = std::fs::read_dir(d.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .unwrap();
+    let bytes = std::fs::read(&pack).unwrap();
+    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).unwrap();
+    std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap();
+
+    let r = history(d, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let name = pack.file_name().unwrap().to_str().unwrap();
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains(name)).collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].contains("damaged: shorter than its index says"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        r.stderr.lines().count() <= 24,
+        "errors are capped: {}",
+        r.stderr
+    );
+}
