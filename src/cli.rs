@@ -36,7 +36,7 @@ when nothing is found)."
 )]
 pub struct HistoryArgs {
     /// Revisions and ranges: `main`, `A..B`, `A...B`, `^X` (several at once, as `git log` takes them).
-    #[arg(value_name = "REV-RANGE", allow_hyphen_values = false)]
+    #[arg(value_name = "REV-RANGE")]
     pub revs: Vec<String>,
     /// Only commits after SHA: hides SHA and its ancestors (from HEAD, or from the revisions given).
     #[arg(long, value_name = "SHA")]
