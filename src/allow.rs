@@ -20,9 +20,8 @@ impl Allow {
                 Some(dir) => format!("{dir}/**"),
                 None => p.clone(),
             };
-            let glob = Glob::new(&pattern).map_err(|e| {
-                Error::config(file, None, format!("allow.paths: {p:?}: {}", e.kind()))
-            })?;
+            let glob = Glob::new(&pattern)
+                .map_err(|e| Error::config(file, None, format!("allow.paths: {p:?}: {}", e.kind())))?;
             builder.add(glob);
         }
         let globs = if paths.is_empty() {

@@ -58,10 +58,8 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Config, Error> {
         });
     };
     let name = path.display().to_string();
-    let text = std::fs::read(&path)
-        .map_err(|e| Error::config(&name, None, crate::error::describe_io(&e)))?;
-    let text =
-        String::from_utf8(text).map_err(|_| Error::config(&name, None, "not valid UTF-8"))?;
+    let text = std::fs::read(&path).map_err(|e| Error::config(&name, None, crate::error::describe_io(&e)))?;
+    let text = String::from_utf8(text).map_err(|_| Error::config(&name, None, "not valid UTF-8"))?;
     let file: ConfigFile = parse_toml(&name, &text)?;
     rules.extend(&file.rule, &name, &text)?;
     let allow = Allow::new(&file.allow.paths, &file.allow.fingerprints, &name)?;

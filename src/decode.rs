@@ -6,13 +6,8 @@ use std::io::{self, Read};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
     /// Scan bytes as they are; `bom` is the length of a UTF-8 byte order mark to step over.
-    Bytes {
-        bom: usize,
-    },
-    Utf16 {
-        big_endian: bool,
-        bom: bool,
-    },
+    Bytes { bom: usize },
+    Utf16 { big_endian: bool, bom: bool },
 }
 
 /// Decides from the first bytes of an input. Without a BOM, UTF-16 is assumed when one byte of
@@ -127,8 +122,7 @@ impl<R: Read> Utf16Reader<R> {
             let mut tmp = [0u8; 4];
             for c in char::decode_utf16(units.iter().copied()) {
                 let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
-                self.out
-                    .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                self.out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
             }
             let consumed = self.raw_len - keep;
             self.raw.copy_within(consumed..self.raw_len, 0);
@@ -173,14 +167,7 @@ mod tests {
             for bom in [false, true] {
                 let bytes = utf16(text, be, bom);
                 let enc = detect(&bytes);
-                assert_eq!(
-                    enc,
-                    Encoding::Utf16 {
-                        big_endian: be,
-                        bom
-                    },
-                    "be={be} bom={bom}"
-                );
+                assert_eq!(enc, Encoding::Utf16 { big_endian: be, bom }, "be={be} bom={bom}");
                 let mut out = String::new();
                 Utf16Reader::new(&bytes[..], be, true)
                     .read_to_string(&mut out)

@@ -216,11 +216,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Res
 fn compile(spec: &RuleSpec, file: &str, text: &str) -> Result<Rule, Error> {
     let id = spec.id.get_ref().clone();
     let at = |span: std::ops::Range<usize>, cause: String| {
-        Error::config(
-            file,
-            Some(line_of(text, span.start)),
-            format!("rule {id}: {cause}"),
-        )
+        Error::config(file, Some(line_of(text, span.start)), format!("rule {id}: {cause}"))
     };
     if id.trim().is_empty() {
         return Err(at(spec.id.span(), "id is empty".into()));
@@ -243,10 +239,7 @@ fn compile(spec: &RuleSpec, file: &str, text: &str) -> Result<Rule, Error> {
         return Err(at(spec.id.span(), "max_len is larger than 4096".into()));
     }
     if spec.variant.is_empty() {
-        return Err(at(
-            spec.id.span(),
-            "no [[rule.variant]] with a prefix".into(),
-        ));
+        return Err(at(spec.id.span(), "no [[rule.variant]] with a prefix".into()));
     }
     let regex = |s: &Option<Spanned<String>>, what: &str| -> Result<Option<Regex>, Error> {
         match s {

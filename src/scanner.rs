@@ -86,8 +86,7 @@ impl<'m> Scanner<'m> {
             Encoding::Utf16 { big_endian, bom } => {
                 let head = self.buf[..len].to_vec();
                 let reader = io::Cursor::new(head).chain(file);
-                let decoded =
-                    self.scan_reader(Utf16Reader::new(reader, big_endian, bom), origin, out);
+                let decoded = self.scan_reader(Utf16Reader::new(reader, big_endian, bom), origin, out);
                 if !bom && decoded.is_ok() {
                     // A guess from the first bytes: scan the raw bytes too, so a binary that only
                     // looked like UTF-16 at its start still has its ASCII keys found.
@@ -110,12 +109,7 @@ impl<'m> Scanner<'m> {
     }
 
     /// Scans any reader (stdin, a decoded stream).
-    pub fn scan_reader<R: Read>(
-        &mut self,
-        mut reader: R,
-        origin: Origin<'_>,
-        out: &mut Vec<Finding>,
-    ) -> io::Result<u64> {
+    pub fn scan_reader<R: Read>(&mut self, mut reader: R, origin: Origin<'_>, out: &mut Vec<Finding>) -> io::Result<u64> {
         self.prepare();
         let (len, eof) = fill(&mut reader, &mut self.buf, 0)?;
         match decode::detect(&self.buf[..len]) {
@@ -188,8 +182,7 @@ impl<'m> Scanner<'m> {
         loop {
             let until = if eof { len } else { len - lookahead };
             self.hits.clear();
-            self.matcher
-                .find(&self.buf[..len], from, until, &mut self.hits);
+            self.matcher.find(&self.buf[..len], from, until, &mut self.hits);
             for i in 0..self.hits.len() {
                 let hit = self.hits[i];
                 let f = self.finding(&self.buf[..len], &hit, &mut lines, origin);

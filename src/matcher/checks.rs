@@ -48,16 +48,8 @@ pub fn looks_placeholder(body: &[u8]) -> bool {
     let mut down = 1;
     for w in body.windows(2) {
         same = if w[1] == w[0] { same + 1 } else { 1 };
-        up = if w[1] == w[0].wrapping_add(1) {
-            up + 1
-        } else {
-            1
-        };
-        down = if w[1].wrapping_add(1) == w[0] {
-            down + 1
-        } else {
-            1
-        };
+        up = if w[1] == w[0].wrapping_add(1) { up + 1 } else { 1 };
+        down = if w[1].wrapping_add(1) == w[0] { down + 1 } else { 1 };
         if same >= 6 || up >= 6 || down >= 6 {
             return true;
         }

@@ -95,14 +95,7 @@ impl Matcher {
         }
     }
 
-    fn confirm(
-        &self,
-        hay: &[u8],
-        start: usize,
-        body_start: usize,
-        ri: usize,
-        vi: usize,
-    ) -> Option<Hit> {
+    fn confirm(&self, hay: &[u8], start: usize, body_start: usize, ri: usize, vi: usize) -> Option<Hit> {
         let rule = &self.rules.rules[ri];
         if !left_edge_ok(hay, start) {
             return None;
@@ -141,12 +134,7 @@ impl Matcher {
             return None;
         }
         let mut confidence = rule.confidence;
-        let (inline_allowed, near) = surroundings(
-            hay,
-            start,
-            end,
-            !rule.context.is_empty() || !rule.exclude_context.is_empty(),
-        );
+        let (inline_allowed, near) = surroundings(hay, start, end, !rule.context.is_empty() || !rule.exclude_context.is_empty());
         if let Some(near) = near {
             if rule.exclude_context.iter().any(|w| contains(&near, w)) {
                 return None;
@@ -157,11 +145,7 @@ impl Matcher {
                 return None;
             }
         }
-        if rule
-            .strong_shape
-            .as_ref()
-            .is_some_and(|re| re.is_match(body))
-        {
+        if rule.strong_shape.as_ref().is_some_and(|re| re.is_match(body)) {
             confidence = Confidence::High;
         }
         let public_example = !self.rules.public_examples.is_empty()
@@ -195,11 +179,7 @@ fn left_edge_ok(hay: &[u8], start: usize) -> bool {
             && before[n - 6] == b'\\'
             && before[n - 5] == b'u'
             && before[n - 4..].iter().all(|&b| hex(b)))
-        || (n >= 4
-            && before[n - 4] == b'\\'
-            && before[n - 3] == b'x'
-            && hex(before[n - 2])
-            && hex(before[n - 1]))
+        || (n >= 4 && before[n - 4] == b'\\' && before[n - 3] == b'x' && hex(before[n - 2]) && hex(before[n - 1]))
         || (n >= 3 && before[n - 3] == b'%' && hex(before[n - 2]) && hex(before[n - 1]))
 }
 
@@ -209,24 +189,17 @@ fn is_word(b: u8) -> bool {
 
 /// Looks at the key's line for the allow marker and, when asked, returns the key's line and its
 /// neighbours lower-cased (without the key itself) for context words.
-fn surroundings(
-    hay: &[u8],
-    start: usize,
-    end: usize,
-    want_context: bool,
-) -> (bool, Option<Vec<u8>>) {
+fn surroundings(hay: &[u8], start: usize, end: usize, want_context: bool) -> (bool, Option<Vec<u8>>) {
     let lo_bound = start.saturating_sub(CONTEXT_BYTES);
     let hi_bound = (end + CONTEXT_BYTES).min(hay.len());
-    let line_start =
-        memchr::memrchr(b'\n', &hay[lo_bound..start]).map_or(lo_bound, |i| lo_bound + i + 1);
+    let line_start = memchr::memrchr(b'\n', &hay[lo_bound..start]).map_or(lo_bound, |i| lo_bound + i + 1);
     let line_end = memchr::memchr(b'\n', &hay[end..hi_bound]).map_or(hi_bound, |i| end + i);
     let allowed = memchr::memmem::find(&hay[line_start..line_end], ALLOW_MARKER).is_some();
     if !want_context {
         return (allowed, None);
     }
     let ctx_start = if line_start > lo_bound {
-        memchr::memrchr(b'\n', &hay[lo_bound..line_start - 1])
-            .map_or(lo_bound, |i| lo_bound + i + 1)
+        memchr::memrchr(b'\n', &hay[lo_bound..line_start - 1]).map_or(lo_bound, |i| lo_bound + i + 1)
     } else {
         line_start
     };

@@ -39,12 +39,7 @@ pub struct Style {
     pub quiet: bool,
 }
 
-pub fn write(
-    format: Format,
-    report: &Report<'_>,
-    style: &Style,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub fn write(format: Format, report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::write(report, style, out),
         Format::Json => json::write(report, out),

@@ -32,10 +32,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             f.secret.redacted()
         };
         let label = if f.public_example {
-            format!(
-                "{} (public example from Stripe's docs, harmless)",
-                variant.label
-            )
+            format!("{} (public example from Stripe's docs, harmless)", variant.label)
         } else {
             variant.label.clone()
         };
@@ -59,11 +56,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 "\n    introduced in {short} by {} on {} · {}",
                 c.author,
                 c.date,
-                if c.still_in_head {
-                    "still in HEAD"
-                } else {
-                    "no longer in HEAD"
-                }
+                if c.still_in_head { "still in HEAD" } else { "no longer in HEAD" }
             ));
         }
         writeln!(out, "{detail}")?;
@@ -73,11 +66,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 writeln!(out, "      {}. {step}", i + 1)?;
             }
         } else {
-            writeln!(
-                out,
-                "    What to do: the same steps as for the {} above.",
-                variant.label
-            )?;
+            writeln!(out, "    What to do: the same steps as for the {} above.", variant.label)?;
         }
     }
     Ok(())
@@ -99,17 +88,11 @@ pub fn summary_line(report: &Report<'_>) -> String {
     for f in report.findings {
         by_sev[f.severity(report.rules) as usize] += 1;
     }
-    let sevs: Vec<String> = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ]
-    .iter()
-    .filter(|&&sv| by_sev[sv as usize] > 0)
-    .map(|&sv| format!("{} {}", by_sev[sv as usize], sv.as_str()))
-    .collect();
+    let sevs: Vec<String> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info]
+        .iter()
+        .filter(|&&sv| by_sev[sv as usize] > 0)
+        .map(|&sv| format!("{} {}", by_sev[sv as usize], sv.as_str()))
+        .collect();
     let findings = match s.findings {
         0 => "no findings".to_string(),
         1 => format!("1 finding ({})", sevs.join(", ")),
@@ -125,10 +108,7 @@ pub fn summary_line(report: &Report<'_>) -> String {
         s.elapsed_ms as f64 / 1000.0
     );
     if s.suppressed > 0 {
-        line.push_str(&format!(
-            "; {} suppressed by allowlist or baseline",
-            s.suppressed
-        ));
+        line.push_str(&format!("; {} suppressed by allowlist or baseline", s.suppressed));
     }
     if s.skipped > 0 {
         line.push_str(&format!("; {} skipped", s.skipped));

@@ -58,10 +58,7 @@ pub fn scan(
         match std::fs::metadata(p) {
             Err(e) => diag.error(&Error::io(p.display().to_string(), &e)),
             Ok(m) if m.is_dir() || m.is_file() => walk_roots.push(p.clone()),
-            Ok(_) => diag.note(
-                &p.display().to_string(),
-                "not a regular file or directory, skipped",
-            ),
+            Ok(_) => diag.note(&p.display().to_string(), "not a regular file or directory, skipped"),
         }
     }
     if !walk_roots.is_empty() {
@@ -149,10 +146,7 @@ impl ParallelVisitor for Visitor<'_> {
         let display = display_path(entry.path(), self.strip_root);
         if !ft.is_file() {
             if !ft.is_symlink() {
-                self.diag.note(
-                    &display,
-                    "not a regular file (FIFO, socket or device), skipped",
-                );
+                self.diag.note(&display, "not a regular file (FIFO, socket or device), skipped");
             }
             return WalkState::Continue;
         }
@@ -161,9 +155,9 @@ impl ParallelVisitor for Visitor<'_> {
             place: Place::WorkingTree,
         };
         let exempt = self.allow.path_allowed(&display);
-        if let Some(n) =
-            self.scanner
-                .scan_file(entry.path(), origin, self.diag, exempt, &mut self.findings)
+        if let Some(n) = self
+            .scanner
+            .scan_file(entry.path(), origin, self.diag, exempt, &mut self.findings)
         {
             self.stats.files += 1;
             self.stats.bytes += n;
@@ -199,15 +193,9 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
 /// The walker's errors nest a path around a cause; flatten them into `path: cause`.
 fn walk_error(err: &ignore::Error) -> Error {
     match err {
-        ignore::Error::WithPath { path, err } => {
-            Error::input(path.display().to_string(), cause_of(err))
-        }
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            walk_error(err)
-        }
-        ignore::Error::Loop { child, .. } => {
-            Error::input(child.display().to_string(), "symlink loop, skipped")
-        }
+        ignore::Error::WithPath { path, err } => Error::input(path.display().to_string(), cause_of(err)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => walk_error(err),
+        ignore::Error::Loop { child, .. } => Error::input(child.display().to_string(), "symlink loop, skipped"),
         other => Error::input("walk", cause_of(other)),
     }
 }
