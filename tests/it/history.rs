@@ -634,16 +634,11 @@ fn a_key_committed_but_not_pushed_gets_the_committed_advice() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     let findings = r.findings();
     let steps = |k: &str| finding_of(&findings, k)["remediation"].to_string();
-    assert!(
-        steps(&local_key).contains("not pushed yet"),
-        "{}",
-        steps(&local_key)
-    );
-    assert!(
-        steps(&pushed_key).contains("filter-repo"),
-        "{}",
-        steps(&pushed_key)
-    );
+    // Unpushed: rewriting the local commits is enough. Pushed: only purging history is.
+    let (local, pushed) = (steps(&local_key), steps(&pushed_key));
+    assert!(local.contains("git commit --amend"), "{local}");
+    assert!(pushed.contains("filter-repo"), "{pushed}");
+    assert!(!pushed.contains("git commit --amend"), "{pushed}");
 }
 
 #[test]
