@@ -59,9 +59,15 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
 fn history_scan(args: HistoryArgs) -> Result<i32, Error> {
     let started = Instant::now();
     // From the environment, as git does: GIT_DIR, or the repository around the current directory.
-    let repo = git2::Repository::open_from_env()
-        .map_err(|e| Error::Usage(format!("history: not in a git repository ({})", e.message())))?;
-    let root = repo.workdir().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let repo = git2::Repository::open_from_env().map_err(|e| {
+        Error::Usage(format!(
+            "history: not in a git repository ({})",
+            e.message()
+        ))
+    })?;
+    let root = repo
+        .workdir()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let config = config::load(args.common.config.as_deref(), &root)?;
     let out = open_output(args.common.output.as_deref())?;
     let matcher = Matcher::new(config.rules.clone()).map_err(Error::Usage)?;
@@ -73,8 +79,16 @@ fn history_scan(args: HistoryArgs) -> Result<i32, Error> {
         progress: !args.common.quiet && io::stderr().is_terminal(),
     };
     let outcome = history::scan(&repo, &opts, &matcher, &diag)?;
-    let commits = Some(outcome.commits);
-    Ok(finish(outcome.findings, outcome.stats, commits, &config, &args.common, &diag, started, out))
+    Ok(finish(
+        outcome.findings,
+        outcome.stats,
+        Some(outcome.commits),
+        &config,
+        &args.common,
+        &diag,
+        started,
+        out,
+    ))
 }
 
 fn threads(common: &Common) -> usize {
