@@ -2,7 +2,7 @@
 //! the exit status (0 clean, 1 findings, 2 error with no findings).
 
 use crate::baseline::{Baseline, Entry, BASELINE_NAME};
-use crate::cli::{BaselineArgs, Cli, Command, Common, RulesArgs, ScanArgs};
+use crate::cli::{BaselineArgs, Cli, Command, Common, HistoryArgs, RulesArgs, ScanArgs};
 use crate::config::{self, Config};
 use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
@@ -10,7 +10,7 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use crate::report::{self, Format, Report, Style, Summary, Suppressed};
 use crate::severity::Severity;
-use crate::source::{files, Stats};
+use crate::source::{files, history, Stats};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Staged(args) => crate::source::staged::command(args),
         Command::InstallHook(args) => crate::hooks::install(args),
         Command::PrePush(args) => crate::hooks::pre_push(args),
+        Command::History(args) => history_scan(args),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "stripe-scan: {e}");
@@ -226,6 +227,41 @@ fn filter(
         }
     }
     (kept, suppressed)
+}
+
+fn history_scan(args: HistoryArgs) -> Result<i32, Error> {
+    let started = Instant::now();
+    // From the environment, as git does: GIT_DIR, or the repository around the current directory.
+    let repo = git2::Repository::open_from_env().map_err(|e| {
+        Error::Usage(format!(
+            "history: not in a git repository ({})",
+            e.message()
+        ))
+    })?;
+    let root = repo
+        .workdir()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let config = config::load(args.common.config.as_deref(), &root)?;
+    let out = open_output(args.common.output.as_deref())?;
+    let matcher = Matcher::new(config.rules.clone()).map_err(Error::Usage)?;
+    let diag = Diagnostics::default();
+    let opts = history::Options {
+        revs: &args.revs,
+        since_commit: args.since_commit.as_deref(),
+        threads: threads(&args.common),
+        progress: !args.common.quiet && io::stderr().is_terminal(),
+    };
+    let outcome = history::scan(&repo, &opts, &matcher, &diag)?;
+    Ok(finish(
+        outcome.findings,
+        outcome.stats,
+        Some(outcome.commits),
+        &config,
+        &args.common,
+        &diag,
+        started,
+        out,
+    ))
 }
 
 /// More threads than this only wait on the disk; thousands fail to spawn and would abort the scan.

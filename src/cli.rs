@@ -26,6 +26,8 @@ pub enum Command {
     /// Scan like `scan` and record every key found in a baseline file (fingerprints only, never a
     /// key), so that later runs with --baseline report only new keys.
     Baseline(BaselineArgs),
+    /// Scan git history: every ref by default, or revisions and ranges as `git log` takes them.
+    History(HistoryArgs),
     /// Scan what the next commit will contain: the index against HEAD, reporting keys on the
     /// lines it adds.
     Staged(StagedArgs),
@@ -67,6 +69,24 @@ pub struct PrePushArgs {
     /// Print the revisions `stripe-scan history` would get, one per line, and scan nothing.
     #[arg(long)]
     pub print_revs: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Each blob is read once. A finding names the commit that introduced the key, its author and \
+date, and whether HEAD still holds it. Without a positive revision, every ref is scanned (branches, tags, remote-tracking \
+refs, the stash); objects that no ref reaches are not. A shallow clone is scanned but reported as incomplete (exit 2 \
+when nothing is found)."
+)]
+pub struct HistoryArgs {
+    /// Revisions and ranges: `main`, `A..B`, `A...B`, `^X` (several at once, as `git log` takes them).
+    #[arg(value_name = "REV-RANGE")]
+    pub revs: Vec<String>,
+    /// Only commits after SHA: hides SHA and its ancestors (from HEAD, or from the revisions given).
+    #[arg(long, value_name = "SHA")]
+    pub since_commit: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args, Debug)]

@@ -783,7 +783,6 @@ fn assert_reported(sb: &Sandbox, run: &Run, sarif: &Path, key: &str, path: &str,
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_push_with_a_key_fails_and_reports_it() {
     let b = branched();
     let key = live_key();
@@ -806,7 +805,6 @@ fn real_push_with_a_key_fails_and_reports_it() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_push_does_not_report_a_key_from_before_the_range() {
     let b = branched();
     let key = live_key();
@@ -819,7 +817,6 @@ fn real_push_does_not_report_a_key_from_before_the_range() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_pull_request_finds_a_key_past_the_thirtieth_commit() {
     let b = branched();
     let key = live_key();
@@ -834,7 +831,6 @@ fn real_pull_request_finds_a_key_past_the_thirtieth_commit() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_findings_below_fail_on_pass_but_are_counted_and_uploaded() {
     let b = branched();
     let key = util::key("sk_test_", 24); // medium
@@ -853,7 +849,6 @@ fn real_findings_below_fail_on_pass_but_are_counted_and_uploaded() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_schedule_scans_every_branch() {
     let b = branched();
     let key = live_key();
@@ -866,7 +861,6 @@ fn real_schedule_scans_every_branch() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn real_scanner_error_fails_the_step_and_offers_no_report() {
     let b = branched();
     let payload = push(&b.f[0], &b.f[1], "feature");

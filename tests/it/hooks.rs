@@ -469,7 +469,6 @@ fn pre_push_scans_what_the_remote_lacks() {
 }
 
 #[test]
-#[ignore = "needs history"]
 fn pre_push_hook_stops_a_key_committed_with_no_verify() {
     let (d, _) = pushed_repo();
     let work = d.path().join("work");

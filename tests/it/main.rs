@@ -3,6 +3,7 @@
 //! into this repository.
 
 mod action;
+mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
