@@ -74,6 +74,19 @@ pub fn command(args: StagedArgs) -> Result<i32, Error> {
     } else {
         let filter = PathFilter::new(&args.paths, &workdir)?;
         let changes = staged_changes(&repo, &workdir)?;
+        for (prefix, tree, cause) in &changes.unreadable {
+            let what = if prefix.is_empty() {
+                "HEAD".to_string()
+            } else {
+                display(prefix)
+            };
+            diag.error(&Error::input(
+                what,
+                format!(
+                    "HEAD's tree {tree}: {cause}; everything staged under it is scanned as new"
+                ),
+            ));
+        }
         for p in changes.unmerged.iter().filter(|p| filter.keeps(p)) {
             diag.note(
                 &display(p),
@@ -180,9 +193,11 @@ fn index_path(repo: &Repository) -> PathBuf {
 
 fn head_tree(repo: &Repository) -> Result<Option<Oid>, Error> {
     match repo.head() {
+        // The tree's id, not the tree: a missing tree is then named by the walk, which counts
+        // everything under it as new instead of failing the whole scan.
         Ok(r) => r
-            .peel_to_tree()
-            .map(|t| Some(t.id()))
+            .peel_to_commit()
+            .map(|c| Some(c.tree_id()))
             .map_err(|e| Error::input("HEAD", e.message())),
         // Before the first commit everything staged is new.
         Err(e) if e.code() == ErrorCode::UnbornBranch => Ok(None),
@@ -401,15 +416,18 @@ fn keep_added(
         if base == p.change.oid {
             continue;
         }
-        let added =
-            read_pair(repo, base, p.change.oid).and_then(|(old, new)| line_diff(&old, &new));
+        let added = read_pair(repo, base, p.change.oid)
+            .and_then(|(old, new)| line_diff(old.content(), new.content()));
         match added {
             Ok(d) => kept.extend(p.findings.into_iter().filter(|f| d.is_added(f.line))),
             Err(e) => {
                 // Reporting every key is the safe side of not knowing which lines are new.
                 diag.error(&Error::input(
                     display(&p.change.path),
-                    format!("cannot diff with HEAD: {}", e.message()),
+                    format!(
+                        "cannot diff with HEAD's {base}: {}; every key in it is reported",
+                        super::commits::cause(&e)
+                    ),
                 ));
                 kept.extend(p.findings);
             }
@@ -418,11 +436,13 @@ fn keep_added(
     kept
 }
 
-fn read_pair(repo: &Repository, old: Oid, new: Oid) -> Result<(Vec<u8>, Vec<u8>), git2::Error> {
-    Ok((
-        repo.find_blob(old)?.content().to_vec(),
-        repo.find_blob(new)?.content().to_vec(),
-    ))
+/// The blobs themselves, not copies: a huge file is then held twice (old and new), not four times.
+fn read_pair(
+    repo: &Repository,
+    old: Oid,
+    new: Oid,
+) -> Result<(git2::Blob<'_>, git2::Blob<'_>), git2::Error> {
+    Ok((repo.find_blob(old)?, repo.find_blob(new)?))
 }
 
 /// Pairs new files (those in `new_files`, indices into `pending`) with dropped blobs they were
