@@ -120,6 +120,7 @@ fn framework_outside_commit(args: &StagedArgs) -> bool {
 pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Error> {
     let head = head_tree(repo)?;
     let use_git = std::env::var_os(READER_ENV).is_some_and(|v| v == "git");
+    let mut damage = None;
     if !use_git {
         let path = index_path(repo);
         let bytes = match read_index(&path) {
@@ -140,10 +141,23 @@ pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Erro
             }
             // git wrote it, so git can read it: a split index, a newer extension, or damage
             // that git will name better than we can.
-            Err(IndexError::Unsupported(_) | IndexError::Corrupt(_)) => {}
+            Err(IndexError::Unsupported(_)) => {}
+            Err(IndexError::Corrupt(cause)) => damage = Some(cause),
         }
     }
-    changes::from_git(repo, workdir, head).map_err(Error::Usage)
+    let changes = changes::from_git(repo, workdir, head).map_err(Error::Usage)?;
+    // git skips the index checksum too, and reads a truncated index as entries of zeros with
+    // empty names: no staged blob has the null id, so that is the damage we saw, not content.
+    if let Some(cause) = damage {
+        if changes.changed.iter().any(|c| c.oid.is_zero()) {
+            let path = index_path(repo);
+            return Err(Error::input(
+                path.display().to_string(),
+                format!("damaged: {cause}"),
+            ));
+        }
+    }
+    Ok(changes)
 }
 
 /// Index files below this are read; larger ones mapped (a 19,000-file index is 2.3 MB, and

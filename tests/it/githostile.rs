@@ -519,3 +519,50 @@ fn the_hook_blocks_a_commit_whose_staged_blob_cannot_be_read() {
     assert!(text.contains("git commit --no-verify"), "{text}");
     assert!(!text.contains("panicked at"), "{text}");
 }
+
+#[test]
+fn a_damaged_index_is_named_in_one_line_and_never_clean() {
+    let t = repo();
+    let d = t.path();
+    commit(
+        d,
+        &[("a.txt", "a\n"), ("b.txt", "b\n"), ("c.txt", "c\n")],
+        "c1",
+    );
+    let index = d.join(".git/index");
+    let whole = std::fs::read(&index).expect("read index");
+    // Truncated: git itself reads this as entries of zeros with empty names.
+    std::fs::write(&index, &whole[..50]).expect("truncate index");
+    let r = scan(d, "staged");
+    expect(&r, 2, &[]);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("index")).collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with("stripe-scan: ")
+            && lines[0].contains(".git/index: damaged: ")
+            && !lines[0].contains("0000000000"),
+        "{}",
+        lines[0]
+    );
+    // Garbage: neither reader accepts it.
+    let mut garbage = whole.clone();
+    for b in &mut garbage[..64] {
+        *b ^= 0xa5;
+    }
+    std::fs::write(&index, &garbage).expect("write index");
+    let r = scan(d, "staged");
+    expect(&r, 2, &[]);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn an_unreadable_head_is_named_and_history_is_not_clean() {
+    let t = repo();
+    let d = t.path();
+    commit(d, &[("a.txt", "a\n")], "c1");
+    std::fs::write(d.join(".git/HEAD"), "garbage\n").expect("write HEAD");
+    let r = scan(d, "history");
+    // Every branch was scanned, but a detached HEAD may have been the only way to a commit.
+    expect(&r, 2, &[]);
+    one_line(&r, "HEAD");
+}
