@@ -241,6 +241,8 @@ fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
         Err(e) => diag.error(&Error::input("refs", e.message())),
     }
     match repo.head() {
+        // A branch's tip is already among the refs (and named there if it is unreadable).
+        Ok(head) if head.is_branch() => {}
         Ok(head) => tips.extend(head.target()),
         // No commit yet (or a branch not yet made): nothing of HEAD's to scan.
         Err(e) if e.code() == ErrorCode::UnbornBranch => {}

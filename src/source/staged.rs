@@ -73,7 +73,7 @@ pub fn command(args: StagedArgs) -> Result<i32, Error> {
         files::scan(&args.paths, &opts, &matcher, &config.allow, &diag)
     } else {
         let filter = PathFilter::new(&args.paths, &workdir)?;
-        let changes = staged_changes(&repo, &workdir)?;
+        let changes = staged_changes(&repo, &workdir, &diag)?;
         for (prefix, tree, cause) in &changes.unreadable {
             let what = if prefix.is_empty() {
                 "HEAD".to_string()
@@ -117,8 +117,12 @@ fn framework_outside_commit(args: &StagedArgs) -> bool {
 }
 
 /// The index against HEAD: our reader, or git for an index it does not handle.
-pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Error> {
-    let head = head_tree(repo)?;
+pub fn staged_changes(
+    repo: &Repository,
+    workdir: &Path,
+    diag: &Diagnostics,
+) -> Result<Changes, Error> {
+    let head = head_tree(repo, diag)?;
     let use_git = std::env::var_os(READER_ENV).is_some_and(|v| v == "git");
     let mut damage = None;
     if !use_git {
@@ -205,14 +209,30 @@ fn index_path(repo: &Repository) -> PathBuf {
     }
 }
 
-fn head_tree(repo: &Repository) -> Result<Option<Oid>, Error> {
+fn head_tree(repo: &Repository, diag: &Diagnostics) -> Result<Option<Oid>, Error> {
     match repo.head() {
         // The tree's id, not the tree: a missing tree is then named by the walk, which counts
         // everything under it as new instead of failing the whole scan.
-        Ok(r) => r
-            .peel_to_commit()
-            .map(|c| Some(c.tree_id()))
-            .map_err(|e| Error::input("HEAD", e.message())),
+        Ok(r) => match r.peel_to_commit() {
+            Ok(c) => Ok(Some(c.tree_id())),
+            Err(e) => match r.target() {
+                // A missing or damaged commit leaves nothing to compare with: every staged key
+                // is reported rather than none.
+                Some(commit) => {
+                    // Reading the commit itself names the damage; peeling only says it failed.
+                    let e = repo.find_commit(commit).err().unwrap_or(e);
+                    diag.error(&Error::input(
+                        commit.to_string(),
+                        format!(
+                            "HEAD's commit: {}; every staged file is scanned as new",
+                            super::commits::cause(&e)
+                        ),
+                    ));
+                    Ok(None)
+                }
+                None => Err(Error::input("HEAD", e.message())),
+            },
+        },
         // Before the first commit everything staged is new.
         Err(e) if e.code() == ErrorCode::UnbornBranch => Ok(None),
         Err(e) => Err(Error::input("HEAD", e.message())),
@@ -344,7 +364,11 @@ fn scan_blob<'c>(
         Err(e) => {
             diag.error(&Error::input(
                 &path,
-                format!("cannot read staged blob {}: {}", change.oid, e.message()),
+                format!(
+                    "cannot read staged blob {}: {}",
+                    change.oid,
+                    super::commits::cause(&e)
+                ),
             ));
             return None;
         }

@@ -566,3 +566,27 @@ fn an_unreadable_head_is_named_and_history_is_not_clean() {
     expect(&r, 2, &[]);
     one_line(&r, "HEAD");
 }
+
+#[test]
+fn a_missing_head_commit_is_one_line_and_every_staged_key_is_new() {
+    let t = repo();
+    let d = t.path();
+    let old = key("sk_live_", 24);
+    commit(d, &[("a.txt", &format!("A = '{old}'\n"))], "c1");
+    let head = git(d, &["rev-parse", "HEAD"]);
+    remove_loose(d, &head);
+    let k = key("rk_live_", 24);
+    write(d, "k.py", format!("K = '{k}'\n"));
+    git(d, &["add", "k.py"]);
+
+    let r = scan(d, "staged");
+    // Without HEAD nothing can be told apart as old: the key already committed is reported too.
+    expect(&r, 1, &[&k, &old]);
+    assert!(has(&r, &k) && has(&r, &old), "{}", r.stdout);
+    assert!(one_line(&r, &head).contains("HEAD's commit: object not found"));
+
+    // The branch and HEAD lead to the same missing commit: named once.
+    let r = scan(d, "history");
+    expect(&r, 2, &[&k, &old]);
+    one_line(&r, &head);
+}
