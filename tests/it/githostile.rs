@@ -590,3 +590,53 @@ fn a_missing_head_commit_is_one_line_and_every_staged_key_is_new() {
     expect(&r, 2, &[&k, &old]);
     one_line(&r, &head);
 }
+
+#[test]
+fn during_a_conflict_keys_elsewhere_are_found_by_staged_and_history() {
+    let t = repo();
+    let d = t.path();
+    commit(d, &[("c.txt", "base\n")], "base");
+    git(d, &["checkout", "-q", "-b", "other"]);
+    let theirs = key("sk_live_", 24);
+    commit(d, &[("c.txt", &format!("T = '{theirs}'\n"))], "theirs");
+    git(d, &["checkout", "-q", "main"]);
+    commit(d, &[("c.txt", "ours\n")], "ours");
+    let out = git_cmd(d, &["merge", "other"]).output().expect("merge");
+    assert!(!out.status.success(), "a conflict");
+    let k = key("rk_live_", 24);
+    write(d, "k.py", format!("K = '{k}'\n"));
+    git(d, &["add", "k.py"]);
+
+    let r = scan(d, "staged");
+    expect(&r, 1, &[&k, &theirs]);
+    assert_eq!(r.findings().len(), 1, "{}", r.stdout);
+    assert!(has(&r, &k));
+    assert!(one_line(&r, "c.txt").contains("unmerged"));
+
+    // History reads commits, not the conflicted index: the other side's key is found.
+    let r = scan(d, "history");
+    expect(&r, 1, &[&k, &theirs]);
+    assert!(has(&r, &theirs), "{}", r.stdout);
+}
+
+#[test]
+fn a_missing_blob_among_many_staged_files_is_one_line_and_the_rest_are_scanned() {
+    let t = repo();
+    let d = t.path();
+    commit(d, &[("a.txt", "a\n")], "c1");
+    // Enough files for the parallel readers.
+    let keys: Vec<String> = (0..40).map(|_| key("sk_live_", 24)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        write(d, &format!("f/{i:02}.py"), format!("K = '{k}'\n"));
+    }
+    write(d, "f/gone.txt", "nobody will read this\n");
+    git(d, &["add", "-A"]);
+    let gone = git(d, &["rev-parse", ":f/gone.txt"]);
+    remove_loose(d, &gone);
+    let all: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let r = scan(d, "staged");
+    expect(&r, 1, &all);
+    assert_eq!(r.findings().len(), 40, "{}", r.stderr);
+    assert!(one_line(&r, "f/gone.txt").contains(&gone));
+    assert_eq!(r.json()["summary"]["errors"], 1);
+}
