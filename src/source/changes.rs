@@ -40,6 +40,9 @@ pub struct Changes {
     pub unmerged: Vec<Vec<u8>>,
     /// HEAD trees read, for tests of the cache-tree shortcut.
     pub trees_read: usize,
+    /// HEAD trees that could not be read (directory prefix, tree, cause): everything staged
+    /// under them is counted as new, so no key there goes unreported.
+    pub unreadable: Vec<(Vec<u8>, Oid, String)>,
 }
 
 impl Changes {
@@ -158,7 +161,15 @@ fn walk_dir(
             return Ok(());
         }
     }
-    let tree = repo.find_tree(head)?;
+    let tree = match repo.find_tree(head) {
+        Ok(t) => t,
+        Err(e) => {
+            out.unreadable
+                .push((prefix.to_vec(), head, super::commits::cause(&e)));
+            added_range(index, range, work, out);
+            return Ok(());
+        }
+    };
     out.trees_read += 1;
     let head_entries: Vec<HeadEntry> = tree
         .iter()

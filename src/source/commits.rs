@@ -7,7 +7,7 @@ use super::git::ObjectErrors;
 use super::objects::Reader;
 use crate::diagnostics::Diagnostics;
 use crate::error::Error;
-use git2::{ObjectType, Oid, Repository, Sort};
+use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
@@ -240,8 +240,14 @@ fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
         }
         Err(e) => diag.error(&Error::input("refs", e.message())),
     }
-    if let Ok(head) = repo.head() {
-        tips.extend(head.target());
+    match repo.head() {
+        // A branch's tip is already among the refs (and named there if it is unreadable).
+        Ok(head) if head.is_branch() => {}
+        Ok(head) => tips.extend(head.target()),
+        // No commit yet (or a branch not yet made): nothing of HEAD's to scan.
+        Err(e) if e.code() == ErrorCode::UnbornBranch => {}
+        // A detached HEAD may be the only way to a commit: not reading it is a partial scan.
+        Err(e) => diag.error(&Error::input("HEAD", cause(&e))),
     }
     if let Ok(log) = repo.reflog("refs/stash") {
         tips.extend(log.iter().map(|entry| entry.id_new()));

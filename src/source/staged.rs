@@ -73,7 +73,20 @@ pub fn command(args: StagedArgs) -> Result<i32, Error> {
         files::scan(&args.paths, &opts, &matcher, &config.allow, &diag)
     } else {
         let filter = PathFilter::new(&args.paths, &workdir)?;
-        let changes = staged_changes(&repo, &workdir)?;
+        let changes = staged_changes(&repo, &workdir, &diag)?;
+        for (prefix, tree, cause) in &changes.unreadable {
+            let what = if prefix.is_empty() {
+                "HEAD".to_string()
+            } else {
+                display(prefix)
+            };
+            diag.error(&Error::input(
+                what,
+                format!(
+                    "HEAD's tree {tree}: {cause}; everything staged under it is scanned as new"
+                ),
+            ));
+        }
         for p in changes.unmerged.iter().filter(|p| filter.keeps(p)) {
             diag.note(
                 &display(p),
@@ -104,9 +117,14 @@ fn framework_outside_commit(args: &StagedArgs) -> bool {
 }
 
 /// The index against HEAD: our reader, or git for an index it does not handle.
-pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Error> {
-    let head = head_tree(repo)?;
+pub fn staged_changes(
+    repo: &Repository,
+    workdir: &Path,
+    diag: &Diagnostics,
+) -> Result<Changes, Error> {
+    let head = head_tree(repo, diag)?;
     let use_git = std::env::var_os(READER_ENV).is_some_and(|v| v == "git");
+    let mut damage = None;
     if !use_git {
         let path = index_path(repo);
         let bytes = match read_index(&path) {
@@ -127,10 +145,23 @@ pub fn staged_changes(repo: &Repository, workdir: &Path) -> Result<Changes, Erro
             }
             // git wrote it, so git can read it: a split index, a newer extension, or damage
             // that git will name better than we can.
-            Err(IndexError::Unsupported(_) | IndexError::Corrupt(_)) => {}
+            Err(IndexError::Unsupported(_)) => {}
+            Err(IndexError::Corrupt(cause)) => damage = Some(cause),
         }
     }
-    changes::from_git(repo, workdir, head).map_err(Error::Usage)
+    let changes = changes::from_git(repo, workdir, head).map_err(Error::Usage)?;
+    // git skips the index checksum too, and reads a truncated index as entries of zeros with
+    // empty names: no staged blob has the null id, so that is the damage we saw, not content.
+    if let Some(cause) = damage {
+        if changes.changed.iter().any(|c| c.oid.is_zero()) {
+            let path = index_path(repo);
+            return Err(Error::input(
+                path.display().to_string(),
+                format!("damaged: {cause}"),
+            ));
+        }
+    }
+    Ok(changes)
 }
 
 /// Index files below this are read; larger ones mapped (a 19,000-file index is 2.3 MB, and
@@ -178,12 +209,30 @@ fn index_path(repo: &Repository) -> PathBuf {
     }
 }
 
-fn head_tree(repo: &Repository) -> Result<Option<Oid>, Error> {
+fn head_tree(repo: &Repository, diag: &Diagnostics) -> Result<Option<Oid>, Error> {
     match repo.head() {
-        Ok(r) => r
-            .peel_to_tree()
-            .map(|t| Some(t.id()))
-            .map_err(|e| Error::input("HEAD", e.message())),
+        // The tree's id, not the tree: a missing tree is then named by the walk, which counts
+        // everything under it as new instead of failing the whole scan.
+        Ok(r) => match r.peel_to_commit() {
+            Ok(c) => Ok(Some(c.tree_id())),
+            Err(e) => match r.target() {
+                // A missing or damaged commit leaves nothing to compare with: every staged key
+                // is reported rather than none.
+                Some(commit) => {
+                    // Reading the commit itself names the damage; peeling only says it failed.
+                    let e = repo.find_commit(commit).err().unwrap_or(e);
+                    diag.error(&Error::input(
+                        commit.to_string(),
+                        format!(
+                            "HEAD's commit: {}; every staged file is scanned as new",
+                            super::commits::cause(&e)
+                        ),
+                    ));
+                    Ok(None)
+                }
+                None => Err(Error::input("HEAD", e.message())),
+            },
+        },
         // Before the first commit everything staged is new.
         Err(e) if e.code() == ErrorCode::UnbornBranch => Ok(None),
         Err(e) => Err(Error::input("HEAD", e.message())),
@@ -315,7 +364,11 @@ fn scan_blob<'c>(
         Err(e) => {
             diag.error(&Error::input(
                 &path,
-                format!("cannot read staged blob {}: {}", change.oid, e.message()),
+                format!(
+                    "cannot read staged blob {}: {}",
+                    change.oid,
+                    super::commits::cause(&e)
+                ),
             ));
             return None;
         }
@@ -401,15 +454,18 @@ fn keep_added(
         if base == p.change.oid {
             continue;
         }
-        let added =
-            read_pair(repo, base, p.change.oid).and_then(|(old, new)| line_diff(&old, &new));
+        let added = read_pair(repo, base, p.change.oid)
+            .and_then(|(old, new)| line_diff(old.content(), new.content()));
         match added {
             Ok(d) => kept.extend(p.findings.into_iter().filter(|f| d.is_added(f.line))),
             Err(e) => {
                 // Reporting every key is the safe side of not knowing which lines are new.
                 diag.error(&Error::input(
                     display(&p.change.path),
-                    format!("cannot diff with HEAD: {}", e.message()),
+                    format!(
+                        "cannot diff with HEAD's {base}: {}; every key in it is reported",
+                        super::commits::cause(&e)
+                    ),
                 ));
                 kept.extend(p.findings);
             }
@@ -418,11 +474,13 @@ fn keep_added(
     kept
 }
 
-fn read_pair(repo: &Repository, old: Oid, new: Oid) -> Result<(Vec<u8>, Vec<u8>), git2::Error> {
-    Ok((
-        repo.find_blob(old)?.content().to_vec(),
-        repo.find_blob(new)?.content().to_vec(),
-    ))
+/// The blobs themselves, not copies: a huge file is then held twice (old and new), not four times.
+fn read_pair(
+    repo: &Repository,
+    old: Oid,
+    new: Oid,
+) -> Result<(git2::Blob<'_>, git2::Blob<'_>), git2::Error> {
+    Ok((repo.find_blob(old)?, repo.find_blob(new)?))
 }
 
 /// Pairs new files (those in `new_files`, indices into `pending`) with dropped blobs they were

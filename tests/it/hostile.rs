@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 use stripe_scan::secret::fingerprint_of;
 
 /// What the user saw, plus the peak memory of the process.
-struct Measured {
-    run: Run,
-    max_rss_kb: i64,
+pub(crate) struct Measured {
+    pub(crate) run: Run,
+    pub(crate) max_rss_kb: i64,
 }
 
 /// Runs `cmd` to the end, failing the test if it is still running after `limit` (a hang), and
 /// reads its peak RSS from the kernel when it is reaped.
 // Reaped by wait4 (which std's wait cannot do: it drops the rusage), not by `Child::wait`.
 #[allow(clippy::zombie_processes)]
-fn run_bounded(mut cmd: Command, limit: Duration) -> Measured {
+pub(crate) fn run_bounded(mut cmd: Command, limit: Duration) -> Measured {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.env_remove("NO_COLOR")
         .env_remove("STRIPE_SCAN_BACKTRACE");
@@ -89,7 +89,7 @@ fn bounded(dir: &Path, args: &[&str], secs: u64) -> Run {
 }
 
 /// What every run must satisfy: no panic, every stderr line one `stripe-scan: ` message, no key.
-fn assert_sane(r: &Run, keys: &[&str]) {
+pub(crate) fn assert_sane(r: &Run, keys: &[&str]) {
     let all = format!("{}{}", r.stdout, r.stderr);
     assert!(
         !all.contains("panicked at") && !all.contains("internal error"),

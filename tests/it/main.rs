@@ -3,6 +3,8 @@
 //! into this repository.
 
 mod action;
+#[cfg(unix)]
+mod githostile;
 mod history;
 mod hooks;
 #[cfg(unix)]
