@@ -8,7 +8,8 @@
 #   python3 ../shared/bench/gen_tree.py --out /tmp/corpus/tree200 --size-mb 200 --git
 # The binary is $STRIPE_SCAN, else target/release/stripe-scan (cargo build --release first).
 # Peers come from ../shared/bench/install-peers.sh (PEERS_BIN, default /tmp/peers/bin); a missing
-# peer is left out of the run. Set PEERS=0 to time only ripgrep and stripe-scan.
+# peer is left out of the run. Set PEERS=0 to time only ripgrep and stripe-scan, RIPSECRETS=1 to
+# include ripsecrets (slow).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$(cd "$here/../shared" && pwd)}
@@ -30,8 +31,10 @@ if [ "${PEERS:-1}" != 0 ]; then
   [ -x "$PEERS_BIN/kingfisher" ] && set -- "$@" \
     "$PEERS_BIN/kingfisher scan . --git-history none --no-validate --no-update-check -q -f json -o $OUT/kingfisher.json"
   [ -x "$PEERS_BIN/betterleaks" ] && set -- "$@" \
-    "$PEERS_BIN/betterleaks dir . --no-banner -l error -o $OUT/betterleaks.json"
-  command -v ripsecrets >/dev/null && set -- "$@" "sh -c 'ripsecrets . > $OUT/ripsecrets.txt'"
+    "$PEERS_BIN/betterleaks fs . --no-banner -l error -o $OUT/betterleaks.json"
+  # ripsecrets takes about a minute a run here (it prints whole 200 KB lines): timed only on request.
+  [ "${RIPSECRETS:-0}" != 0 ] && command -v ripsecrets >/dev/null &&
+    set -- "$@" "sh -c 'ripsecrets . > $OUT/ripsecrets.txt'"
 fi
 echo "== timing ($RUNS runs each)"
 hyperfine -N -w 1 -r "$RUNS" -i --export-json "$OUT/tree.json" "$@" >/dev/null
