@@ -4,28 +4,12 @@
 //! The cases `history.rs`, `staged.rs` and `hooks.rs` already cover are not repeated here.
 
 use crate::hostile::{assert_sane, run_bounded};
-use crate::util::{bin, git, git_cmd, git_init, key, tempdir, write, Run};
+use crate::util::{bin, commit, git, git_cmd, git_init, key, repo, tempdir, write, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use stripe_scan::secret::fingerprint_of;
-
-/// Writes the files, commits everything, returns the commit id.
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    for (path, content) in files {
-        write(dir, path, content);
-    }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-fn repo() -> tempfile::TempDir {
-    let t = tempdir();
-    git_init(t.path());
-    t
-}
 
 fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(bin());

@@ -2,28 +2,12 @@
 //! Every commit has the same fixed author and date (util::git), so the expected `author` and
 //! `date` are known.
 
-use crate::util::{git, git_init, key, key99, run, tempdir, write};
+use crate::util::{commit, git, git_init, key, key99, repo, run, tempdir, write};
 use serde_json::Value;
 use std::path::Path;
 
 const AUTHOR: &str = "Ada Tester <ada@example.com>";
 const DATE: &str = "2024-01-02T03:04:05Z";
-
-/// Writes the files, commits everything, returns the commit id.
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    for (path, content) in files {
-        write(dir, path, content);
-    }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-fn repo() -> tempfile::TempDir {
-    let t = tempdir();
-    git_init(t.path());
-    t
-}
 
 fn history(dir: &Path, args: &[&str]) -> crate::util::Run {
     let mut all = vec!["history", "--format", "json"];

@@ -182,6 +182,23 @@ pub fn git_cmd(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// Writes the files, commits everything, returns the commit id.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    for (path, content) in files {
+        write(dir, path, content);
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A new repository in a temp dir, branch `main`.
+pub fn repo() -> tempfile::TempDir {
+    let t = tempdir();
+    git_init(t.path());
+    t
+}
+
 /// A new repository with `main` as its branch.
 pub fn git_init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
