@@ -167,22 +167,7 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
         None => format!("Scanned {} files ({:.1} MB)", s.files, s.bytes as f64 / 1e6),
     };
     scope.push_str(&format!(" in {:.2} s", s.elapsed_ms as f64 / 1000.0));
-    if s.suppressed > 0 {
-        scope.push_str(&format!(
-            "; {} suppressed ({})",
-            s.suppressed,
-            s.suppressed_by.describe()
-        ));
-    }
-    if s.skipped > 0 {
-        scope.push_str(&format!("; {} skipped", s.skipped));
-    }
-    if s.errors > 0 {
-        scope.push_str(&format!(
-            "; **{} errors: the scan is incomplete**",
-            s.errors
-        ));
-    }
+    scope.push_str(&s.caveats());
     scope.push_str(".\n\n");
     if heading.len() + scope.len() > budget {
         return String::new();

@@ -72,6 +72,27 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// What keeps the counts from being the whole story, for the text summary line and the job
+    /// summary: "; 2 suppressed (1 inline, 1 by baseline); 1 skipped; 1 error, scan incomplete".
+    pub fn caveats(&self) -> String {
+        let mut out = String::new();
+        if self.suppressed > 0 {
+            out.push_str(&format!(
+                "; {} suppressed ({})",
+                self.suppressed,
+                self.suppressed_by.describe()
+            ));
+        }
+        if self.skipped > 0 {
+            out.push_str(&format!("; {} skipped", self.skipped));
+        }
+        if self.errors > 0 {
+            let noun = if self.errors == 1 { "error" } else { "errors" };
+            out.push_str(&format!("; {} {noun}, scan incomplete", self.errors));
+        }
+        out
+    }
+
     /// The counts as JSON, shared by the JSON report and SARIF's run properties.
     pub fn json(&self) -> serde_json::Value {
         let mut v = serde_json::json!({

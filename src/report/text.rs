@@ -141,18 +141,6 @@ pub fn summary_line(report: &Report<'_>) -> String {
         s.bytes as f64 / 1e6,
         s.elapsed_ms as f64 / 1000.0
     );
-    if s.suppressed > 0 {
-        line.push_str(&format!(
-            "; {} suppressed ({})",
-            s.suppressed,
-            s.suppressed_by.describe()
-        ));
-    }
-    if s.skipped > 0 {
-        line.push_str(&format!("; {} skipped", s.skipped));
-    }
-    if s.errors > 0 {
-        line.push_str(&format!("; {} errors, scan incomplete", s.errors));
-    }
+    line.push_str(&s.caveats());
     line
 }

@@ -43,20 +43,7 @@ impl<'d> ObjectErrors<'d> {
 
     /// An object that could not be read; the scan goes on without it.
     pub fn report(&self, oid: Oid, e: &git2::Error) {
-        let first = self
-            .seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(oid);
-        if !first {
-            return;
-        }
-        if self.shown.fetch_add(1, Ordering::Relaxed) < SHOWN {
-            self.diag
-                .error(&Error::input(oid.to_string(), commits::cause(e)));
-        } else {
-            self.hidden.fetch_add(1, Ordering::Relaxed);
-        }
+        self.report_cause(oid, &commits::cause(e));
     }
 
     /// Like `report`, with the cause already worded.

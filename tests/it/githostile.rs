@@ -485,16 +485,8 @@ fn the_hook_blocks_a_commit_whose_staged_blob_cannot_be_read() {
     git(d, &["add", "gone.txt"]);
     let gone = git(d, &["rev-parse", ":gone.txt"]);
     remove_loose(d, &gone);
-    let out = git_cmd(d, &["commit", "-q", "-m", "x"])
-        .env("STRIPE_SCAN", bin())
-        .output()
-        .expect("git commit");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "must fail closed:\n{text}");
+    let (ok, text) = crate::util::hook_commit(d, &["-q", "-m", "x"]);
+    assert!(!ok, "must fail closed:\n{text}");
     assert!(
         text.contains(&format!(
             "stripe-scan: gone.txt: cannot read staged blob {gone}"

@@ -78,16 +78,7 @@ fn repo_with(files: &[(&str, String)]) -> tempfile::TempDir {
 
 /// A commit through the installed hook, running this build of stripe-scan.
 fn commit(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = git_cmd(dir, &[&["commit", "-m", "change"], args].concat())
-        .env("STRIPE_SCAN", bin())
-        .output()
-        .expect("git commit");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    crate::util::hook_commit(dir, &[&["-m", "change"], args].concat())
 }
 
 fn install_hooks(dir: &Path) {

@@ -192,6 +192,21 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
     git(dir, &["rev-parse", "HEAD"])
 }
 
+/// `git commit` with `args`, through whatever hooks are installed, with this build as the
+/// stripe-scan they run. Returns whether it succeeded and everything it printed.
+pub fn hook_commit(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = git_cmd(dir, &[&["commit"], args].concat())
+        .env("STRIPE_SCAN", bin())
+        .output()
+        .expect("git commit");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// A new repository in a temp dir, branch `main`.
 pub fn repo() -> tempfile::TempDir {
     let t = tempdir();
