@@ -177,6 +177,8 @@ pub struct RuleSpec {
     #[serde(default)]
     pub exclude_body_prefixes: Vec<String>,
     #[serde(default)]
+    pub contains: Vec<String>,
+    #[serde(default)]
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
@@ -224,6 +226,8 @@ pub struct Rule {
     pub context_required: bool,
     pub exclude_context: Vec<Vec<u8>>,
     pub exclude_body_prefixes: Vec<Vec<u8>>,
+    /// Literals one of which the body must hold (they also gate a short prefix).
+    pub contains: Vec<Vec<u8>>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
     pub variants: Vec<Variant>,
@@ -354,6 +358,9 @@ fn compile(spec: &RuleSpec, file: &str, text: &str) -> Result<Rule, Error> {
     if spec.max_len > 4096 {
         return Err(at(spec.id.span(), "max_len is larger than 4096".into()));
     }
+    if spec.contains.iter().any(String::is_empty) {
+        return Err(at(spec.id.span(), "contains has an empty string".into()));
+    }
     if spec.variant.is_empty() {
         return Err(at(
             spec.id.span(),
@@ -429,6 +436,11 @@ fn compile(spec: &RuleSpec, file: &str, text: &str) -> Result<Rule, Error> {
             .exclude_body_prefixes
             .iter()
             .map(|p| p.as_bytes().to_vec())
+            .collect(),
+        contains: spec
+            .contains
+            .iter()
+            .map(|c| c.as_bytes().to_vec())
             .collect(),
         examples: spec.examples.clone(),
         negative_examples: spec.negative_examples.clone(),

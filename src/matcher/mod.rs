@@ -1,14 +1,14 @@
-//! Finds keys in a byte buffer: one Aho-Corasick automaton over every rule prefix (built once and
-//! shared by all threads), then per hit the left-edge test, the body extent by the rule's
+//! Finds keys in a byte buffer: a search for every rule prefix (built once and shared by all
+//! threads; see `prefixes`), then per hit the left-edge test, the body extent by the rule's
 //! character set (or its pattern), length, placeholder and entropy checks, and nearby context.
 
 pub mod checks;
+mod prefixes;
 
-use crate::rules::RuleSet;
+use crate::rules::{Rule, RuleSet};
 use crate::secret::fingerprint_of;
 use crate::severity::Confidence;
-use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
+use prefixes::Prefixes;
 use std::sync::Arc;
 
 /// How far around a key we look for context words (same line and the neighbouring ones).
@@ -29,12 +29,6 @@ pub struct Hit {
     pub inline_allowed: bool,
 }
 
-/// How prefixes are found: Teddy for up to 64 of them, else a full automaton.
-enum Prefixes {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
 pub struct Matcher {
     rules: Arc<RuleSet>,
     prefixes: Prefixes,
@@ -45,36 +39,27 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(rules: Arc<RuleSet>) -> Result<Matcher, String> {
+        Matcher::build(rules, true)
+    }
+
+    /// `gated: false` looks for short prefixes everywhere: the reference the gates must match.
+    fn build(rules: Arc<RuleSet>, gated: bool) -> Result<Matcher, String> {
         let mut prefixes = Vec::new();
+        let mut gates = Vec::new();
         let mut targets = Vec::new();
         let mut longest_key = 0;
         for (ri, rule) in rules.rules.iter().enumerate() {
             for (vi, v) in rule.variants.iter().enumerate() {
                 prefixes.push(v.prefix.clone());
+                gates.push(gate_literals(rule).filter(|_| gated));
                 targets.push((ri, vi, v.prefix.iter().all(|&b| is_word(b))));
                 longest_key = longest_key.max(v.prefix.len() + rule.max_len);
             }
         }
-        // The packed (Teddy) searcher alone takes up to 64 prefixes and was measured slightly
-        // faster than the automaton's own prefilter; building only what is used keeps start-up
-        // short. Leftmost-longest prefers `sk_org_live_` over a shorter prefix at the same byte.
-        let prefixes_found = match packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(&prefixes)
-            .build()
-        {
-            Some(p) => Prefixes::Packed(p),
-            None => Prefixes::Automaton(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(&prefixes)
-                    .map_err(|e| format!("cannot build the prefix automaton: {e}"))?,
-            ),
-        };
         Ok(Matcher {
             rules,
-            prefixes: prefixes_found,
+            // A gate may be inside the key or among the context words around it.
+            prefixes: Prefixes::new(&prefixes, &gates, longest_key + CONTEXT_BYTES + 1)?,
             targets,
             longest_key,
         })
@@ -95,12 +80,11 @@ impl Matcher {
     /// where the input ends.
     pub fn find(&self, hay: &[u8], from: usize, until: usize, out: &mut Vec<Hit>) {
         let mut pos = from;
-        while pos < until {
-            let Some((start, end, pattern)) = self.next_prefix(hay, pos) else {
-                return;
-            };
-            if start >= until {
-                return;
+        let mut found = Vec::new();
+        self.prefixes.all(hay, from, until, &mut found);
+        for (start, end, pattern) in found {
+            if start < pos {
+                continue;
             }
             let (ri, vi, all_word) = self.targets[pattern];
             // A rejected hit cannot hide a key inside a prefix made of word bytes: a key starting
@@ -110,18 +94,6 @@ impl Matcher {
                 pos = hit.end;
                 out.push(hit);
             }
-        }
-    }
-
-    /// The next prefix at or after `pos`.
-    fn next_prefix(&self, hay: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
-        match &self.prefixes {
-            Prefixes::Packed(p) => p
-                .find_in(hay, Span::from(pos..hay.len()))
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
-            Prefixes::Automaton(ac) => ac
-                .find(Input::new(hay).span(pos..hay.len()))
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
         }
     }
 
@@ -167,6 +139,11 @@ impl Matcher {
         {
             return None;
         }
+        // Without this a key missing every `contains` literal would be found or not by chance,
+        // as a gate for a short prefix happened to be near it or not.
+        if !rule.contains.is_empty() && !rule.contains.iter().any(|c| contains(body, c)) {
+            return None;
+        }
         if checks::looks_placeholder(body) || checks::entropy(body) < rule.min_entropy {
             return None;
         }
@@ -209,6 +186,33 @@ impl Matcher {
             inline_allowed,
         })
     }
+}
+
+/// Literals near which every key of `rule` is, if it has a short prefix: its `contains` literals,
+/// else, when a context word is required, the context words. Those are matched in any case; the
+/// gate takes each word's lower and upper case form after its first byte, which also meets
+/// `Stripe`, and drops words that hold another (`connect.stripe.com` holds `stripe`).
+fn gate_literals(rule: &Rule) -> Option<Vec<Vec<u8>>> {
+    if !rule.contains.is_empty() {
+        return Some(rule.contains.clone());
+    }
+    if !rule.context_required || rule.context.is_empty() {
+        return None;
+    }
+    let mut literals = Vec::new();
+    for word in &rule.context {
+        let holds_another = rule
+            .context
+            .iter()
+            .any(|other| other != word && memchr::memmem::find(word, other).is_some());
+        if holds_another {
+            continue;
+        }
+        let tail = &word[1..];
+        literals.push(tail.to_ascii_lowercase());
+        literals.push(tail.to_ascii_uppercase());
+    }
+    Some(literals)
 }
 
 /// The byte before a key must not continue a word (`task_test_`), except the letter of an escape
@@ -309,5 +313,59 @@ mod tests {
         assert_eq!(keys(&m, &format!("a=\\u003d{key}")), vec![key.clone()]);
         assert!(keys(&m, &format!("ask_live_{body}")).is_empty());
         assert!(keys(&m, &format!("_{key}")).is_empty());
+    }
+
+    fn segment() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let body = |n: std::ops::Range<usize>| {
+            proptest::string::string_regex(&format!("[A-Za-z0-9]{{{},{}}}", n.start, n.end))
+                .unwrap()
+        };
+        prop_oneof![
+            (
+                prop::sample::select(vec!["pi_", "seti_"]),
+                body(14..40),
+                any::<bool>(),
+                body(12..30)
+            )
+                .prop_map(|(p, a, scoped, b)| {
+                    format!("{p}{a}_{}secret_{b}", if scoped { "scoped_" } else { "" })
+                }),
+            body(20..40).prop_map(|b| format!("rt_{b}")),
+            prop::sample::select(vec![
+                "stripe",
+                "Stripe",
+                "STRIPE",
+                "refresh_token",
+                "REFRESH_TOKEN",
+                "connect.stripe.com",
+                "api_",
+                "report_",
+                "_secret_",
+            ])
+            .prop_map(String::from),
+            proptest::string::string_regex("[ .=\"\n]{0,700}").unwrap(),
+            proptest::string::string_regex("[a-z_]{1,12}").unwrap(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Gates only skip work: short-prefix keys are found the same with them as without, for
+        /// context words written in lower, upper or capitalised case, near or far.
+        #[test]
+        fn gates_find_what_a_search_everywhere_finds(
+            segments in proptest::collection::vec(segment(), 0..16)
+        ) {
+            let rules = Arc::new(RuleSet::builtin().unwrap());
+            let gated = Matcher::build(rules.clone(), true).unwrap();
+            let everywhere = Matcher::build(rules, false).unwrap();
+            let hay = segments.concat();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            gated.find(hay.as_bytes(), 0, hay.len(), &mut a);
+            everywhere.find(hay.as_bytes(), 0, hay.len(), &mut b);
+            proptest::prop_assert_eq!(a, b);
+        }
     }
 }

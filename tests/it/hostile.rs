@@ -771,6 +771,10 @@ fn config_errors_name_file_and_line_and_stop_before_anything_is_scanned() {
         ),
         (rule("", ""), ":8: rule acme: prefix is empty"),
         (
+            rule("contains = [\"\"]\n", "acme_"),
+            ":2: rule acme: contains has an empty string",
+        ),
+        (
             rule("strong_shape = \"(\"\n", "acme_"),
             ":7: rule acme: strong_shape is not a valid regex",
         ),

@@ -665,6 +665,61 @@ fn config_adds_rules_and_sets_fail_on() {
     assert!(rules.stdout.contains("stripe-webhook-secret"));
 }
 
+/// Prefixes under 4 bytes are only looked for near their rule's `contains` literals or context
+/// words (rules/README.md); a user rule gets the same treatment as the built-in `pi_` and `rt_`.
+#[test]
+fn short_prefixes_in_config_rules_are_found_near_their_gates_or_everywhere() {
+    let dir = tempdir();
+    // A digit keeps the body from reading as a snake_case identifier.
+    let body = || random_from(ALNUM, 11) + "7";
+    let rule = |id: &str, prefix: &str, extra: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nkind = \"token\"\ncharset = \"A-Za-z0-9_\"\nmin_len = 20\nmax_len = 64\n{extra}[[rule.variant]]\nprefix = \"{prefix}\"\nseverity = \"high\"\nlabel = \"{id} token\"\n"
+        )
+    };
+    let config = [
+        rule("zz", "zz_", "contains = [\"_tok_\"]\n"),
+        rule("qq", "qq_", ""),
+        rule(
+            "rr",
+            "rr_",
+            "context = [\"acme\"]\ncontext_required = true\n",
+        ),
+    ]
+    .concat();
+    write(dir.path(), ".stripe-scan.toml", config);
+    let gated = format!("zz_{}_tok_{}", body(), body());
+    let ungated = format!("qq_{}{}", body(), body());
+    let lines = [
+        format!("x = \"{gated}\""),
+        format!("zz_{}{} has no _tok_ in it", body(), body()),
+        format!("y={ungated}"),
+        format!("ACME_TOKEN=rr_{}{}", body(), body()),
+        format!("# Acme\nrr_{}{}", body(), body()),
+        format!("\n\n\nrr_{}{} alone", body(), body()),
+    ];
+    write(dir.path(), "a.txt", lines.join("\n") + "\n");
+    let r = run(dir.path(), &["scan", ".", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found: Vec<(String, u64, u64)> = r
+        .findings()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+                f["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want = [("zz", 1, 6), ("qq", 3, 3), ("rr", 4, 12), ("rr", 6, 1)];
+    let want: Vec<(String, u64, u64)> = want
+        .iter()
+        .map(|&(rule, line, col)| (rule.to_string(), line, col))
+        .collect();
+    assert_eq!(found, want, "{}", r.stdout);
+}
+
 #[test]
 fn output_is_sorted_and_the_same_every_run() {
     let dir = tempdir();
