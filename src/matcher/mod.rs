@@ -112,7 +112,7 @@ impl Matcher {
         let limit = (body_start + rule.max_len + 1).min(hay.len());
         let end = match &rule.pattern {
             Some(re) => {
-                let m = re.find(&hay[body_start..limit])?;
+                let m = re.get()?.find(&hay[body_start..limit])?;
                 let end = body_start + m.end();
                 // The pattern must take the whole token, not a piece of a longer one.
                 if end < hay.len() && rule.charset[hay[end] as usize] {
@@ -167,6 +167,7 @@ impl Matcher {
         if rule
             .strong_shape
             .as_ref()
+            .and_then(|re| re.get())
             .is_some_and(|re| re.is_match(body))
         {
             confidence = Confidence::High;
