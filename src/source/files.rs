@@ -142,33 +142,38 @@ fn walker(
     builder
 }
 
-/// Small inputs (a few files, or a directory of a few files) are walked on one thread: an idle
+/// Small inputs (a few small files, or a directory of them) are walked on one thread: an idle
 /// walker thread polls for work every millisecond, which doubled the run time of a scan with
-/// almost nothing to do (a pre-commit run on a handful of files, an empty directory).
+/// almost nothing to do (a pre-commit run on a handful of files, an empty directory). A few large
+/// files still get every thread.
 fn threads_for(roots: &[PathBuf], wanted: usize) -> usize {
-    const SMALL: usize = 64;
-    let mut entries = 0;
+    const FEW_FILES: usize = 64;
+    const FEW_BYTES: u64 = 16 << 20;
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut count = |len: u64| {
+        files += 1;
+        bytes += len;
+        files <= FEW_FILES && bytes <= FEW_BYTES
+    };
     for root in roots {
-        // A file (or a root the walk will report as unreadable) counts as one entry.
+        // A file, or a root the walk will report as unreadable.
         let Ok(dir) = std::fs::read_dir(root) else {
-            entries += 1;
+            if !count(std::fs::metadata(root).map_or(0, |m| m.len())) {
+                return wanted;
+            }
             continue;
         };
         for entry in dir {
-            let is_dir = entry
-                .and_then(|e| e.file_type())
-                .map_or(true, |t| t.is_dir());
-            entries += 1;
-            if is_dir || entries > SMALL {
+            let Ok(meta) = entry.and_then(|e| e.metadata()) else {
+                return wanted;
+            };
+            if meta.is_dir() || !count(meta.len()) {
                 return wanted;
             }
         }
     }
-    if entries > SMALL {
-        wanted
-    } else {
-        1
-    }
+    1
 }
 
 /// `-`: stdin, read up to --max-file-size (it cannot be skipped after the fact, and /dev/zero
