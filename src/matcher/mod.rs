@@ -191,8 +191,9 @@ impl Matcher {
 
 /// Literals near which every key of `rule` is, if it has a short prefix: its `contains` literals,
 /// else, when a context word is required, the context words. Those are matched in any case; the
-/// gate takes each word's lower and upper case form after its first byte, which also meets
-/// `Stripe`, and drops words that hold another (`connect.stripe.com` holds `stripe`).
+/// gate takes the ways people write them: each word after its first byte (so `Stripe` too) in
+/// lower case, upper case, and with every part after a `_`, `-` or `.` capitalised
+/// (`Refresh_Token`). Words that hold another add nothing (`connect.stripe.com` holds `stripe`).
 fn gate_literals(rule: &Rule) -> Option<Vec<Vec<u8>>> {
     if !rule.contains.is_empty() {
         return Some(rule.contains.clone());
@@ -210,8 +211,17 @@ fn gate_literals(rule: &Rule) -> Option<Vec<Vec<u8>>> {
             continue;
         }
         let tail = &word[1..];
-        literals.push(tail.to_ascii_lowercase());
-        literals.push(tail.to_ascii_uppercase());
+        let mut title = tail.to_ascii_lowercase();
+        for i in 1..title.len() {
+            if !title[i - 1].is_ascii_alphanumeric() {
+                title[i] = title[i].to_ascii_uppercase();
+            }
+        }
+        for form in [tail.to_ascii_lowercase(), tail.to_ascii_uppercase(), title] {
+            if !literals.contains(&form) {
+                literals.push(form);
+            }
+        }
     }
     Some(literals)
 }
@@ -339,6 +349,8 @@ mod tests {
                 "STRIPE",
                 "refresh_token",
                 "REFRESH_TOKEN",
+                "Refresh_Token",
+                "Stripe-Signature",
                 "connect.stripe.com",
                 "api_",
                 "report_",
