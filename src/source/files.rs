@@ -168,7 +168,8 @@ fn threads_for(roots: &[PathBuf], wanted: usize) -> usize {
             let Ok(meta) = entry.and_then(|e| e.metadata()) else {
                 return wanted;
             };
-            if meta.is_dir() || !count(meta.len()) {
+            // A link may lead to a large tree (with --follow): not counted as small.
+            if meta.is_dir() || meta.file_type().is_symlink() || !count(meta.len()) {
                 return wanted;
             }
         }
