@@ -501,19 +501,6 @@ fn build_deep(top: &Path, levels: usize, keys: &[(usize, &str)]) {
     }
 }
 
-fn utf16(s: &str, big_endian: bool, bom: bool) -> Vec<u8> {
-    let units = bom.then_some(0xFEFFu16).into_iter().chain(s.encode_utf16());
-    units
-        .flat_map(|u| {
-            if big_endian {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn utf16_in_every_form_and_binaries_that_only_look_like_it() {
     let dir = tempdir();

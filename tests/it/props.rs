@@ -4,6 +4,7 @@
 //! in-memory path (`scan_bytes`) finds. Generated keys never reach test output: cases print
 //! lengths and offsets, findings are compared by fingerprint.
 
+use crate::util::utf16;
 use proptest::prelude::*;
 use std::fmt;
 use std::io::Read;
@@ -223,22 +224,6 @@ impl Case {
         };
         (bytes, expected)
     }
-}
-
-fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
-    let units = bom
-        .then_some(0xFEFFu16)
-        .into_iter()
-        .chain(text.encode_utf16());
-    units
-        .flat_map(|u| {
-            if big_endian {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            }
-        })
-        .collect()
 }
 
 fn filler(max: usize) -> impl Strategy<Value = String> {

@@ -270,26 +270,15 @@ fn placeholders_identifiers_and_other_vendors_are_not_findings() {
 fn encodings_binaries_and_line_endings() {
     let dir = tempdir();
     let k: Vec<String> = (0..8).map(|_| key("rk_live_", 24)).collect();
-    let utf16 = |s: &str, be: bool| {
-        let mut out = if be {
-            vec![0xFE, 0xFF]
-        } else {
-            vec![0xFF, 0xFE]
-        };
-        for u in s.encode_utf16() {
-            out.extend_from_slice(&if be { u.to_be_bytes() } else { u.to_le_bytes() });
-        }
-        out
-    };
     write(
         dir.path(),
         "le.txt",
-        utf16(&format!("first\r\n  é = {}\r\n", k[0]), false),
+        utf16(&format!("first\r\n  é = {}\r\n", k[0]), false, true),
     );
     write(
         dir.path(),
         "be.txt",
-        utf16(&format!("a\nb\nc {}", k[1]), true),
+        utf16(&format!("a\nb\nc {}", k[1]), true, true),
     );
     let mut bin = vec![0u8; 4096];
     bin.extend_from_slice(&[0x7f, b'E', b'L', b'F', 0, 0, 1]);

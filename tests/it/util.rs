@@ -230,3 +230,20 @@ pub fn finding_at<'a>(
         .find(|f| f["path"] == path && f["line"] == line)
         .unwrap_or_else(|| panic!("no finding at {path}:{line} in {findings:#?}"))
 }
+
+/// `text` as UTF-16, big- or little-endian, with or without a byte-order mark.
+pub fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let units = bom
+        .then_some(0xFEFFu16)
+        .into_iter()
+        .chain(text.encode_utf16());
+    units
+        .flat_map(|u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        })
+        .collect()
+}
