@@ -125,8 +125,13 @@ impl Prefixes {
             .map(|(lit, _)| {
                 let mut all: Vec<Meaning> = Vec::new();
                 for (other, m) in &literals {
-                    if lit.starts_with(other) {
-                        all.extend(m.iter().filter(|x| !all.contains(x)).collect::<Vec<_>>());
+                    if !lit.starts_with(other) {
+                        continue;
+                    }
+                    for x in m {
+                        if !all.contains(x) {
+                            all.push(*x);
+                        }
                     }
                 }
                 all
