@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Instant;
-use stripe_scan::matcher::Matcher;
+use stripe_scan::engine::matcher::Matcher;
 use stripe_scan::rules::RuleSet;
 
 fn main() {

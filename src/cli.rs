@@ -146,7 +146,7 @@ pub struct Common {
     pub config: Option<PathBuf>,
     /// Exit 1 only for findings at or above this severity (default: low, or fail_on in the config).
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<SeverityArg>,
+    pub fail_on: Option<Severity>,
     /// Print full keys in text and JSON reports. Off by default: reports are often shared. SARIF and
     /// GitHub output never hold a key.
     #[arg(long)]
@@ -157,27 +157,6 @@ pub struct Common {
     /// Print only the finding lines: no steps, no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum SeverityArg {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
-}
-
-impl From<SeverityArg> for Severity {
-    fn from(s: SeverityArg) -> Severity {
-        match s {
-            SeverityArg::Critical => Severity::Critical,
-            SeverityArg::High => Severity::High,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::Low => Severity::Low,
-            SeverityArg::Info => Severity::Info,
-        }
-    }
 }
 
 /// `1048576`, `512K`, `100M`, `1G` (powers of 1024).

@@ -15,8 +15,11 @@ pub enum Error {
     },
     /// One input (a file, a directory, a git object) that could not be read; the scan goes on.
     Input { what: String, cause: String },
-    /// Bad arguments or an environment we cannot work in (not a repository, unwritable output).
+    /// Bad arguments: the command line asks for something that cannot be done as asked.
     Usage(String),
+    /// An environment the command cannot work in: not a repository, an unwritable output, a
+    /// repository that cannot be opened. Nothing is scanned after it.
+    Fatal(String),
 }
 
 impl Error {
@@ -86,7 +89,7 @@ impl fmt::Display for Error {
                 cause,
             } => write!(f, "{}: {cause}", printable(file)),
             Error::Input { what, cause } => write!(f, "{}: {cause}", printable(what)),
-            Error::Usage(msg) => f.write_str(msg),
+            Error::Usage(msg) | Error::Fatal(msg) => f.write_str(msg),
         }
     }
 }

@@ -65,7 +65,7 @@ impl Finding {
 
     /// The kind's steps inside the place's steps (see `remediation`): one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
-        crate::remediation::steps(
+        crate::rules::remediation::steps(
             rules,
             self.rule,
             self.variant,

@@ -1,23 +1,32 @@
 //! stripe-scan: finds Stripe keys of every type in working trees, the git index and git history.
 //!
-//! Data flow: CLI → Config → a source yields bytes → per-thread `Scanner` → `Matcher` (prefix
-//! automaton → edges → body → checks) → `Finding` → allow/baseline filters → one report writer.
+//! Data flow: CLI → Config → a source (`fs`, `staged`, `history`) yields bytes → per-thread
+//! `engine::Scanner` → `engine::Matcher` (prefix automaton → edges → body → checks) → `Finding`
+//! → `policy` filters → one `report` writer → `exit` status. Arrows point down only:
+//! `cmd` → `staged`/`history`/`fs` → `git`/`engine` → `rules`/`finding`/`secret`.
+//!
+//! Only what tests, fuzz targets and examples use is public.
 
-pub mod allow;
-pub mod app;
-pub mod baseline;
 pub mod cli;
-pub mod config;
-pub mod decode;
-pub mod diagnostics;
-pub mod error;
+pub(crate) mod cmd;
+pub(crate) mod diagnostics;
+pub mod engine;
+pub(crate) mod error;
+pub mod exit;
 pub mod finding;
-pub mod hooks;
-pub mod matcher;
-pub mod remediation;
+pub(crate) mod fs;
+pub mod git;
+pub(crate) mod history;
+pub(crate) mod outcome;
+pub(crate) mod policy;
 pub mod report;
 pub mod rules;
-pub mod scanner;
 pub mod secret;
 pub mod severity;
-pub mod source;
+pub(crate) mod staged;
+pub(crate) mod util;
+
+/// Runs one parsed command line and returns the process exit status.
+pub fn run(cli: cli::Cli) -> i32 {
+    cmd::run(cli)
+}

@@ -18,7 +18,7 @@ fn main() {
         }));
     }
     let cli = stripe_scan::cli::Cli::parse();
-    let code = std::panic::catch_unwind(|| stripe_scan::app::run(cli))
-        .unwrap_or(stripe_scan::app::EXIT_ERROR);
+    let code =
+        std::panic::catch_unwind(|| stripe_scan::run(cli)).unwrap_or(stripe_scan::exit::ERROR);
     std::process::exit(code);
 }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
-use stripe_scan::matcher::Matcher;
+use stripe_scan::engine::matcher::Matcher;
 use stripe_scan::rules::RuleSet;
 
 pub fn matcher() -> &'static Matcher {

@@ -11,7 +11,7 @@ mod common;
 use common::{steer, Dribble};
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
-use stripe_scan::decode::{detect, Encoding, Utf16Reader};
+use stripe_scan::engine::decode::{detect, Encoding, Utf16Reader};
 
 fuzz_target!(|input: &[u8]| {
     let (_, sizes, data) = steer(input);

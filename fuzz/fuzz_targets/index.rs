@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stripe_scan::source::index::{Index, MAX_PATH_EXPANSION};
+use stripe_scan::git::index::{Index, MAX_PATH_EXPANSION};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(index) = Index::parse(data) else {

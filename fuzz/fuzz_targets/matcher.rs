@@ -11,7 +11,7 @@ use common::{matcher, steer, Dribble};
 use libfuzzer_sys::fuzz_target;
 use stripe_scan::finding::Finding;
 use stripe_scan::rules::Place;
-use stripe_scan::scanner::{Origin, Scanner};
+use stripe_scan::engine::scanner::{Origin, Scanner};
 
 const ORIGIN: Origin<'static> = Origin {
     path: "fuzz",

@@ -5,6 +5,7 @@
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub(crate) mod progress;
 pub mod sarif;
 pub mod text;
 

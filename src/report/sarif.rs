@@ -11,7 +11,7 @@
 use super::markdown::escape_text;
 use super::{title, Report};
 use crate::finding::Finding;
-use crate::remediation;
+use crate::rules::remediation;
 use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::severity::{Confidence, Severity};
 use serde_json::{json, Map, Value};

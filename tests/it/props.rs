@@ -9,11 +9,11 @@ use proptest::prelude::*;
 use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
-use stripe_scan::decode::{self, Encoding, Utf16Reader};
+use stripe_scan::engine::decode::{self, Encoding, Utf16Reader};
+use stripe_scan::engine::matcher::{checks, Matcher};
+use stripe_scan::engine::scanner::{Origin, Scanner};
 use stripe_scan::finding::Finding;
-use stripe_scan::matcher::{checks, Matcher};
 use stripe_scan::rules::{Place, RuleSet};
-use stripe_scan::scanner::{Origin, Scanner};
 use stripe_scan::secret::fingerprint_of;
 use stripe_scan::severity::Confidence;
 
@@ -507,7 +507,7 @@ proptest! {
 #[test]
 fn keys_on_the_real_chunk_boundaries_of_a_3_mb_input() {
     const MIB: usize = 1 << 20;
-    let context = stripe_scan::matcher::CONTEXT_BYTES;
+    let context = stripe_scan::engine::matcher::CONTEXT_BYTES;
     let lookahead = matcher().lookahead();
     // First region: [0, context + 1 MiB); every later one is 1 MiB long.
     let boundaries = [context + MIB, context + 2 * MIB];

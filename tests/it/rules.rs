@@ -3,7 +3,7 @@
 
 use crate::util::{random_from, ALNUM, B64, HEX, WORD};
 use std::sync::Arc;
-use stripe_scan::matcher::{Hit, Matcher};
+use stripe_scan::engine::matcher::{Hit, Matcher};
 use stripe_scan::rules::RuleSet;
 
 /// Expands `${alnum:N}`, `${word:N}`, `${hex:N}`, `${b64:N}` into fresh random text; anything else

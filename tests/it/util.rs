@@ -52,7 +52,7 @@ pub fn random_from(set: &[u8], n: usize) -> String {
                 && has(char::is_ascii_lowercase)
                 && has(char::is_ascii_digit));
         // Avoid accidental runs or sequences the placeholder checks reject.
-        if ok && !stripe_scan::matcher::checks::looks_placeholder(s.as_bytes()) {
+        if ok && !stripe_scan::engine::matcher::checks::looks_placeholder(s.as_bytes()) {
             return s;
         }
     }

@@ -1,0 +1,30 @@
+//! `stripe-scan history [REV-RANGE...]`: every blob the selected commits introduced, once.
+
+use super::context::RunContext;
+use super::finish::finish;
+use crate::cli::HistoryArgs;
+use crate::engine::matcher::Matcher;
+use crate::error::Error;
+use crate::git::repo;
+use crate::history;
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
+    let started = Instant::now();
+    let repo = repo::open("history")?;
+    let root = repo
+        .workdir()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let cx = RunContext::new(&args.common, &root, started)?;
+    let matcher = Matcher::new(cx.config.rules.clone()).map_err(Error::Usage)?;
+    let opts = history::Options {
+        revs: &args.revs,
+        since_commit: args.since_commit.as_deref(),
+        threads: cx.threads(),
+        progress: !args.common.quiet && io::stderr().is_terminal(),
+    };
+    let outcome = history::scan(&repo, &opts, &matcher, &cx.diag)?;
+    Ok(finish(outcome, cx))
+}

@@ -1,0 +1,59 @@
+//! `stripe-scan staged`: what the next commit will contain (see `crate::staged` for how).
+//!
+//! The pre-commit framework runs this with file names. Inside a commit (git sets
+//! `GIT_INDEX_FILE`) they narrow the staged scan; outside one (`pre-commit run --all-files`,
+//! `--files X`), the framework is asking about those files, and every key in them is reported.
+
+use super::context::RunContext;
+use super::finish::finish;
+use crate::cli::StagedArgs;
+use crate::engine::matcher::Matcher;
+use crate::error::Error;
+use crate::fs::walk;
+use crate::git::repo;
+use crate::outcome::Outcome;
+use crate::staged;
+use std::path::Path;
+use std::time::Instant;
+
+/// As `scan --max-file-size`'s default, for the files the pre-commit framework names.
+const MAX_FILE_SIZE: u64 = 1 << 30;
+
+pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
+    let started = Instant::now();
+    let repo = repo::open("staged")?;
+    let workdir = repo.workdir().map(Path::to_path_buf).ok_or_else(|| {
+        Error::Fatal("staged: the repository is bare: there is no index to scan".into())
+    })?;
+    let cx = RunContext::new(&args.common, &workdir, started)?;
+    let matcher = Matcher::new(cx.config.rules.clone()).map_err(Error::Usage)?;
+    let threads = cx.threads();
+    let outcome = if framework_outside_commit(&args) {
+        let opts = walk::WalkOptions {
+            // The framework already chose the files (and honours its own excludes).
+            no_ignore: true,
+            follow_links: false,
+            threads,
+            max_file_size: MAX_FILE_SIZE,
+        };
+        let (findings, stats) =
+            walk::scan(&args.paths, &opts, &matcher, &cx.config.allow, &cx.diag);
+        Outcome {
+            findings,
+            stats,
+            commits: None,
+        }
+    } else {
+        staged::scan_index(&repo, &workdir, &args.paths, &matcher, threads, &cx.diag)?
+    };
+    Ok(finish(outcome, cx))
+}
+
+/// The pre-commit framework sets `PRE_COMMIT=1`; git sets `GIT_INDEX_FILE` for every commit and
+/// merge hook, and nothing sets it for `pre-commit run`.
+fn framework_outside_commit(args: &StagedArgs) -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    !args.paths.is_empty()
+        && std::env::var_os("PRE_COMMIT").is_some_and(|v| v == "1")
+        && !set("GIT_INDEX_FILE")
+}

@@ -1,0 +1,4 @@
+//! The working tree: a parallel walk that honours ignore files and guards against hostile trees.
+
+mod ignore_files;
+pub(crate) mod walk;

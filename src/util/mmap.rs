@@ -1,0 +1,40 @@
+//! A file's bytes, mapped when large and read when small.
+
+use std::fs::File;
+use std::io::{self, Read};
+
+/// Bytes of a file git writes once and replaces by rename: pack files, pack indexes, the index.
+pub(crate) enum Bytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Read(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Reads `file` if it is shorter than `map_min` bytes, else maps it.
+///
+/// Only for files git never changes in place. SAFETY argument for the mapping: git writes packs,
+/// pack indexes and the index under a temporary name (`*.lock`, `tmp_pack_*`) and renames them
+/// over the old file, so a rename during our read leaves our mapping on the old inode, and
+/// `git gc` deleting a pack leaves an existing mapping intact. libgit2 and git map these files the
+/// same way. Only a third program truncating one in place under a running scan could make a read
+/// fault (SIGBUS); the process then dies by a signal, which the hooks treat as a failed scan.
+pub(crate) fn read_or_map(mut file: File, map_min: u64) -> io::Result<Bytes> {
+    let len = file.metadata()?.len();
+    if len < map_min {
+        let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut v)?;
+        return Ok(Bytes::Read(v));
+    }
+    // SAFETY: see above; the mapping is only ever read.
+    unsafe { memmap2::Mmap::map(&file) }.map(Bytes::Mapped)
+}
