@@ -4,21 +4,9 @@
 #![cfg(unix)]
 
 use crate::staged::scan_env;
-use crate::util::{bin, git, git_cmd, git_init, key, tempdir, write, Run};
+use crate::util::{bin, git, git_cmd, git_init, key, root, tempdir, text, write, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn install(dir: &Path, args: &[&str]) -> Run {
     scan_env(dir, &[&["install-hook"], args].concat(), &[])
@@ -526,7 +514,7 @@ fn try_repo(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         // Reused between runs: the first build takes minutes, later ones only what changed.
         .env("PRE_COMMIT_HOME", cache.join("pre-commit-home"))
-        .env("CARGO_TARGET_DIR", cache.join("pre-commit-cargo-target"))
+        .env("CARGO_TARGET_DIR", crate::util::release_target_dir())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env_remove("GIT_DIR")

@@ -9,9 +9,12 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod install;
 mod props;
+mod release;
 mod reports;
 mod rules;
 mod scan;
 mod staged;
 mod util;
+mod wheel;
