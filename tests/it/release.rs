@@ -238,6 +238,28 @@ fn zizmor_and_actionlint_pass_here_and_catch_what_they_should() {
             );
         }
     }
+
+    // Every workflow is linted, not only release.yml: a new one with an unpinned action and an
+    // unquoted variable fails both linters, at its own name.
+    let d = tempdir();
+    write(d.path(), "action.yml", &action);
+    write(d.path(), ".github/workflows/release.yml", &release);
+    write(
+        d.path(),
+        ".github/workflows/org-scan.yaml",
+        "name: org scan\non: [workflow_dispatch]\npermissions: {}\njobs:\n  scan:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v6\n        with:\n          persist-credentials: false\n      - run: echo $RUNNER_TEMP\n",
+    );
+    let out = lint(d.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "org-scan.yaml passed:\n{t}");
+    assert!(
+        t.contains("unpinned-uses") && t.contains("org-scan.yaml"),
+        "{t}"
+    );
+    assert!(
+        t.contains(".github/workflows/org-scan.yaml:11:") && t.contains("SC2086"),
+        "{t}"
+    );
 }
 
 #[test]
