@@ -595,6 +595,16 @@ fn the_source_hash_covers_what_the_binary_is_built_from_and_nothing_else() {
         }
     }
     assert!(!embedded.is_empty());
+    // And in the crate's package, or `cargo install stripe-scan` and the sdist would not build.
+    let cargo: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml"))
+            .expect("Cargo.toml parses");
+    let mut packaged = globset::GlobSetBuilder::new();
+    for pattern in cargo["package"]["include"].as_array().expect("include") {
+        let pattern = pattern.as_str().expect("a pattern");
+        packaged.add(globset::Glob::new(pattern.trim_start_matches('/')).expect("glob"));
+    }
+    let packaged = packaged.build().expect("globs");
     for file in embedded {
         let file = file.canonicalize().expect("embedded file exists");
         let rel = file
@@ -603,6 +613,11 @@ fn the_source_hash_covers_what_the_binary_is_built_from_and_nothing_else() {
         assert!(
             inputs.iter().any(|i| rel.starts_with(i)),
             "{} is embedded in the binary but not hashed by hooks/action-install.sh",
+            rel.display()
+        );
+        assert!(
+            packaged.is_match(rel),
+            "{} is embedded in the binary but not in Cargo.toml's package include",
             rel.display()
         );
     }
