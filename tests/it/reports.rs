@@ -557,7 +557,8 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             id: "0123456789abcdef0123456789abcdef01234567".into(),
             author: "Ada Tester <ada@example.com>".into(),
             date: "2024-01-02T03:04:05Z".into(),
-            still_in_head: false,
+            still_in_head: Some(false),
+            tag: None,
         }),
     };
     // Debug output (logs, panics) shows the redacted key only.
