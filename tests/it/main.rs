@@ -9,7 +9,9 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod pre_receive;
 mod props;
+mod repo_policy;
 mod reports;
 mod rules;
 mod scan;
