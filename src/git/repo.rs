@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 /// The repository for `command`, or one line saying why there is none.
 pub(crate) fn open(command: &str) -> Result<Repository, Error> {
+    common_dir_as_a_directory();
     open_worker().map_err(|e| {
         if e.code() == ErrorCode::Owner {
             return Error::Fatal(format!(
@@ -30,6 +31,21 @@ pub(crate) fn open(command: &str) -> Result<Repository, Error> {
             e.message()
         ))
     })
+}
+
+/// libgit2 joins `GIT_COMMON_DIR` to `refs/` and `objects/` by plain concatenation, so a value
+/// without a trailing slash (as users and scripts write it) sends it to `.gitrefs/`. git takes
+/// both spellings, so the variable is given its slash once, on the main thread before any worker
+/// or child process reads it (a slash more is harmless to git itself).
+fn common_dir_as_a_directory() {
+    if let Some(dir) = std::env::var_os("GIT_COMMON_DIR") {
+        let bytes = dir.as_encoded_bytes();
+        if !bytes.is_empty() && !bytes.ends_with(b"/") {
+            let mut fixed = dir.clone();
+            fixed.push("/");
+            std::env::set_var("GIT_COMMON_DIR", fixed);
+        }
+    }
 }
 
 /// A worker's own handle (`Repository` is not `Sync`), opened exactly as the main one was.

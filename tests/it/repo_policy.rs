@@ -131,8 +131,14 @@ fn no_command_writes_into_the_repository_it_scans() {
 /// Runs the binary on a copy nobody may write: as another user when this is root (root writes
 /// through any mode), with git's command-line `safe.directory` vouching for the copy.
 fn run_read_only(dir: &Path, args: &[&str], home: &Path) -> crate::util::Run {
-    let root = is_root();
-    let mut cmd = if root {
+    // Without setpriv (util-linux), root runs it as itself: the findings are still compared,
+    // and `no_command_writes_into_the_repository_it_scans` checks the writes.
+    let as_nobody = is_root()
+        && Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let mut cmd = if as_nobody {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(bin());
@@ -202,6 +208,28 @@ fn a_read_only_copy_gives_the_same_findings() {
     chmod(&copy, "u+w");
 }
 
+/// Commits `k.env` holding a fresh key; returns the commit id.
+fn commit_key(dir: &Path, message: &str) -> String {
+    commit(
+        dir,
+        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
+        message,
+    )
+}
+
+/// `main` with one commit, and a linked worktree `wt` on a detached HEAD that alone reaches a
+/// commit holding a key. Returns both directories and that commit.
+fn worktree_with_key(d: &Path) -> (PathBuf, PathBuf, String) {
+    let main = d.join("main");
+    std::fs::create_dir_all(&main).expect("mkdir");
+    git_init(&main);
+    commit(&main, &[("README.md", "hello\n")], "start");
+    git(&main, &["worktree", "add", "-q", "--detach", "../wt"]);
+    let wt = d.join("wt");
+    let id = commit_key(&wt, "only here");
+    (main, wt, id)
+}
+
 fn findings_of(r: &crate::util::Run) -> Vec<(String, String)> {
     r.findings()
         .iter()
@@ -219,11 +247,7 @@ fn git_dir_and_git_index_file_are_honoured() {
     let t = repo();
     let d = t.path();
     commit(d, &[("README.md", "hello\n")], "start");
-    let id = commit(
-        d,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "key",
-    );
+    let id = commit_key(d, "key");
     // Run from outside the repository, pointed at it only by the environment.
     let elsewhere = tempdir();
     let git_dir = d.join(".git");
@@ -301,11 +325,7 @@ fn alternates_are_followed_through_every_level() {
     let a = d.path().join("a");
     std::fs::create_dir_all(&a).expect("mkdir");
     git_init(&a);
-    let id = commit(
-        &a,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "key",
-    );
+    let id = commit_key(&a, "key");
     commit(&a, &[("k.env", "K=\n")], "remove");
     git(&a, &["gc", "-q"]);
     git(d.path(), &["clone", "-q", "--shared", "a", "b"]);
@@ -323,17 +343,10 @@ fn alternates_are_followed_through_every_level() {
 #[test]
 fn a_commit_only_a_linked_worktrees_detached_head_reaches_is_scanned() {
     let d = tempdir();
-    let main = d.path().join("main");
-    std::fs::create_dir_all(&main).expect("mkdir");
-    git_init(&main);
-    commit(&main, &[("README.md", "hello\n")], "start");
-    git(&main, &["worktree", "add", "-q", "--detach", "../wt"]);
-    git(&main, &["worktree", "add", "-q", "--detach", "../other"]);
-    let wt = d.path().join("wt");
-    let id = commit(
-        &wt,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "only here",
+    let (main, wt, id) = worktree_with_key(d.path());
+    git(
+        &main,
+        &["worktree", "add", "-q", "--detach", "../other", "HEAD"],
     );
     assert!(
         git(&main, &["log", "--all", "--format=%H"]).contains(&id),
@@ -355,11 +368,7 @@ fn safe_directory_from_gits_command_line_is_honoured() {
     }
     let t = repo();
     let d = t.path();
-    commit(
-        d,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "key",
-    );
+    commit_key(d, "key");
     let ok = Command::new("chown")
         .args(["-R", "65534:65534"])
         .arg(d)
@@ -499,11 +508,7 @@ fn keys_in_commit_and_tag_messages_are_found_by_default() {
 fn still_in_head_is_null_when_head_cannot_be_read() {
     let t = repo();
     let d = t.path();
-    commit(
-        d,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "key",
-    );
+    commit_key(d, "key");
     commit(d, &[("k.env", "K=\n"), ("sub/x.txt", "x\n")], "remove");
     let tree = git(d, &["rev-parse", "HEAD^{tree}"]);
     std::fs::remove_file(d.join(".git/objects").join(&tree[..2]).join(&tree[2..]))
@@ -523,11 +528,30 @@ fn still_in_head_is_null_when_head_cannot_be_read() {
     // A readable HEAD says yes or no.
     let t = repo();
     let d = t.path();
-    commit(
-        d,
-        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
-        "key",
-    );
+    commit_key(d, "key");
     let r = run(d, &["history", "--format", "json"]);
     assert_eq!(r.findings()[0]["still_in_head"], true);
+}
+
+#[test]
+fn git_common_dir_joins_a_worktrees_own_directory_to_the_shared_one() {
+    // A linked worktree's git directory without its `commondir` file: only GIT_COMMON_DIR says
+    // where the objects and refs are.
+    let d = tempdir();
+    let (main, wt, id) = worktree_with_key(d.path());
+    let own = d.path().join("own-gitdir");
+    std::fs::create_dir_all(&own).expect("mkdir");
+    for name in ["HEAD", "index"] {
+        std::fs::copy(main.join(".git/worktrees/wt").join(name), own.join(name)).expect("copy");
+    }
+    let common = main.join(".git");
+    let env = [
+        ("GIT_DIR", own.to_str().expect("utf-8")),
+        ("GIT_COMMON_DIR", common.to_str().expect("utf-8")),
+        ("GIT_WORK_TREE", wt.to_str().expect("utf-8")),
+    ];
+    let r = run_env(&wt, &["history", "--format", "json"], &env);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(findings_of(&r), vec![("k.env".to_string(), id)]);
+    assert_eq!(r.json()["summary"]["errors"], 0, "{}", r.stderr);
 }
