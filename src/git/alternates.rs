@@ -158,4 +158,23 @@ mod tests {
         // A quote that does not close is a plain entry, as git reads it.
         assert_eq!(split_list("\"/odd:/b", ':'), vec!["\"/odd", "/b"]);
     }
+
+    #[test]
+    fn alternates_nest_as_deep_as_gits_and_no_deeper() {
+        // o0 names o1, which names o2, … o8: git reads the lists of o0 to o5, so o6 is the last
+        // directory it uses; a loop back to o0 adds nothing.
+        let t = tempfile::tempdir().expect("tempdir");
+        let dirs: Vec<PathBuf> = (0..9).map(|i| t.path().join(format!("o{i}"))).collect();
+        for (i, dir) in dirs.iter().enumerate() {
+            std::fs::create_dir_all(dir.join("info")).expect("mkdir");
+            let next = dirs.get(i + 1).unwrap_or(&dirs[0]);
+            std::fs::write(dir.join("info/alternates"), format!("{}\n", next.display()))
+                .expect("write");
+        }
+        // Relative entries are taken from the directory whose list names them.
+        std::fs::write(dirs[0].join("info/alternates"), "../o1\n").expect("write");
+        let found = object_dirs(dirs[0].clone(), None);
+        assert_eq!(found.len(), 7, "{found:?}");
+        assert!(found[6].ends_with("o6"), "{found:?}");
+    }
 }

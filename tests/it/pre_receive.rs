@@ -62,7 +62,12 @@ fn push(work: &Path, args: &[&str]) -> Pushed {
         .expect("git push");
     Pushed {
         ok: out.status.success(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        // A client-side hook's report may be on either stream; the server's comes as `remote:`.
+        stderr: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     }
 }
 
@@ -85,6 +90,9 @@ fn server_ref(bare: &Path, name: &str) -> Option<String> {
 #[test]
 fn a_push_with_a_key_is_rejected_and_the_key_never_reaches_the_server() {
     let s = server(&[("README.md", "hello\n")]);
+    // Keep what is pushed as a pack in the quarantine directory, so that our pack reader (not
+    // only libgit2's loose-object reader) has to find it there.
+    git(&s.bare, &["config", "receive.unpackLimit", "1"]);
     let before = server_ref(&s.bare, "main");
     let k = key("sk_live_", 24);
     commit_file(&s.work, "ok.txt", "fine\n", "clean");
@@ -219,4 +227,30 @@ fn pre_receive_refuses_lines_git_would_never_write() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn the_client_pre_push_hook_stops_a_key_in_a_pushed_tag_message() {
+    // The same tag check on the client side: the pre-push hook names an annotated tag itself, so
+    // its message is scanned, not only the commits behind it.
+    let d = tempdir();
+    let work = d.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git_init(&work);
+    git(
+        d.path(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
+    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    commit_file(&work, "README.md", "hello\n", "start");
+    git(&work, &["push", "-q", "origin", "main"]);
+    let r = crate::util::run(&work, &["install-hook", "--pre-push"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    git(&work, &["tag", "-a", "v2", "-m", &key("sk_live_", 24)]);
+    let tag = git(&work, &["rev-parse", "v2"]);
+    let p = push(&work, &["v2"]);
+    assert!(!p.ok, "{}", p.stderr);
+    assert!(p.stderr.contains("message of tag v2"), "{}", p.stderr);
+    let bare = d.path().join("origin.git");
+    assert!(!server_has(&bare, &tag));
 }
