@@ -4,7 +4,7 @@
 #![cfg(unix)]
 
 use crate::staged::scan_env;
-use crate::util::{bin, git, git_cmd, git_init, key, tempdir, write, Run};
+use crate::util::{bin, git, git_cmd, git_init, key, tempdir, work_with_origin, write, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -351,14 +351,7 @@ fn which(name: &str) -> PathBuf {
 /// A repository with three commits on main, pushed to a bare `origin` up to the first.
 fn pushed_repo() -> (tempfile::TempDir, Vec<String>) {
     let d = tempdir();
-    let work = d.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    git_init(&work);
-    git(
-        d.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
-    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    let work = work_with_origin(d.path());
     let mut ids = Vec::new();
     for i in 0..3 {
         write(&work, &format!("f{i}.txt"), format!("{i}\n"));

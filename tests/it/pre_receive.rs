@@ -1,7 +1,7 @@
 //! `hooks/pre-receive` and `stripe-scan pre-receive` on a real bare repository, driven by real
 //! `git push` over a local path: git runs the hook with the pushed objects still in quarantine.
 
-use crate::util::{bin, git, git_cmd, git_init, key, tempdir, write};
+use crate::util::{bin, git, git_cmd, git_init, key, tempdir, work_with_origin, write};
 use std::path::{Path, PathBuf};
 
 struct Server {
@@ -234,14 +234,7 @@ fn the_client_pre_push_hook_stops_a_key_in_a_pushed_tag_message() {
     // The same tag check on the client side: the pre-push hook names an annotated tag itself, so
     // its message is scanned, not only the commits behind it.
     let d = tempdir();
-    let work = d.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    git_init(&work);
-    git(
-        d.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
-    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    let work = work_with_origin(d.path());
     commit_file(&work, "README.md", "hello\n", "start");
     git(&work, &["push", "-q", "origin", "main"]);
     let r = crate::util::run(&work, &["install-hook", "--pre-push"]);

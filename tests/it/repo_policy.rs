@@ -3,7 +3,9 @@
 //! messages scanned, and `still_in_head` unknown when HEAD cannot be read. Real repositories made
 //! by real git, scanned by the real binary.
 
-use crate::util::{bin, commit, git, git_cmd, git_init, key, repo, run, run_env, tempdir, write};
+use crate::util::{
+    bin, commit, git, git_cmd, git_init, key, repo, run, run_env, tempdir, work_with_origin, write,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -51,14 +53,7 @@ fn changed(
 /// tree, and a bare `origin` that has the first commit: every command has something to find.
 fn busy_repo() -> (tempfile::TempDir, PathBuf) {
     let d = tempdir();
-    let work = d.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    git_init(&work);
-    git(
-        d.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
-    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    let work = work_with_origin(d.path());
     commit(&work, &[("README.md", "hello\n")], "start");
     git(&work, &["push", "-q", "origin", "main"]);
     commit(
