@@ -109,6 +109,10 @@ fn no_command_writes_into_the_repository_it_scans() {
     let runs: Vec<(&str, crate::util::Run)> = vec![
         ("history", run(&work, &["history"])),
         ("staged", run(&work, &["staged"])),
+        (
+            "staged through git",
+            run_env(&work, &["staged"], &[("STRIPE_SCAN_INDEX_READER", "git")]),
+        ),
         ("scan", run(&work, &["scan", "."])),
         ("pre-push", pre_push(&work)),
     ];
