@@ -9,6 +9,7 @@
 use crate::cli::{InstallHookArgs, PrePushArgs};
 use crate::error::{describe_io, Error};
 use crate::exit;
+use crate::git::repo;
 use git2::{ObjectType, Oid, Repository};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -28,8 +29,7 @@ enum State {
 }
 
 pub fn install(args: InstallHookArgs) -> Result<i32, Error> {
-    let repo = Repository::open_from_env()
-        .map_err(|e| Error::Usage(format!("not inside a git repository: {}", e.message())))?;
+    let repo = repo::open("install-hook")?;
     let dir = hooks_dir(&repo)?;
     let mut hooks = vec![
         ("pre-commit", COMMIT_HOOK),
@@ -153,8 +153,7 @@ fn hooks_dir(repo: &Repository) -> Result<PathBuf, Error> {
 /// on them. Under the pre-commit framework they come from `PRE_COMMIT_FROM_REF`/`TO_REF`;
 /// as a plain git hook, from the lines git writes on stdin.
 pub fn pre_push(args: PrePushArgs) -> Result<i32, Error> {
-    let repo = Repository::open_from_env()
-        .map_err(|e| Error::Usage(format!("not inside a git repository: {}", e.message())))?;
+    let repo = repo::open("pre-push")?;
     let revs = if std::env::var_os("PRE_COMMIT").is_some_and(|v| v == "1") {
         framework_revs(&repo)?
     } else {
@@ -252,14 +251,19 @@ fn push_revs(
         if local.is_zero() {
             continue;
         }
-        // A pushed tag may name a tree or blob; there are no commits to scan behind it.
-        let Ok(commit) = repo
-            .find_object(local, None)
-            .and_then(|o| o.peel(ObjectType::Commit))
-        else {
+        let Ok(obj) = repo.find_object(local, None) else {
             continue;
         };
-        add(commit.id().to_string());
+        let is_tag = obj.kind() == Some(ObjectType::Tag);
+        // A pushed tag may name a tree or blob: no commits behind it, but its message is sent.
+        let Ok(commit) = obj.peel(ObjectType::Commit) else {
+            if is_tag {
+                add(local.to_string());
+            }
+            continue;
+        };
+        // An annotated tag is named itself, so that `history` scans its message too.
+        add(if is_tag { local } else { commit.id() }.to_string());
         let old = Oid::from_str(remote_oid)
             .ok()
             .filter(|o| !o.is_zero())

@@ -5,6 +5,7 @@ mod context;
 mod finish;
 mod history;
 mod hooks;
+mod pre_receive;
 mod rules;
 mod scan;
 mod staged;
@@ -21,6 +22,7 @@ pub(crate) fn run(cli: Cli) -> i32 {
         Command::Staged(args) => staged::run(args),
         Command::InstallHook(args) => hooks::install(args),
         Command::PrePush(args) => hooks::pre_push(args),
+        Command::PreReceive(args) => pre_receive::run(args),
         Command::History(args) => history::run(args),
     };
     result.unwrap_or_else(|e| {

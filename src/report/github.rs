@@ -42,30 +42,31 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let label = title(&f.variant_of(rules).label);
     let severity = f.severity(rules);
     let mut props = Vec::new();
-    // stdin has no file to point at.
-    if f.path != "-" {
-        props.push(format!("file={}", escape_property(&f.path)));
+    // stdin has no file to point at, and a commit or tag message no file at all: the annotation
+    // then stands on the run, with the message naming where the key is.
+    if !f.place.is_message() {
+        if f.path != "-" {
+            props.push(format!("file={}", escape_property(&f.path)));
+        }
+        props.push(format!("line={}", f.line));
+        props.push(format!("col={}", f.column));
+        props.push(format!(
+            "endColumn={}",
+            f.column + f.secret.as_bytes().len() as u64
+        ));
     }
-    props.push(format!("line={}", f.line));
-    props.push(format!("col={}", f.column));
-    props.push(format!(
-        "endColumn={}",
-        f.column + f.secret.as_bytes().len() as u64
-    ));
     props.push(format!(
         "title={}",
         escape_property(&format!("{label} ({})", severity.as_str()))
     ));
     let mut msg = format!(
-        "{label} {} at {}:{}:{}, {}",
+        "{label} {} at {}, {}",
         f.secret.redacted(),
-        f.path,
-        f.line,
-        f.column,
+        f.location(),
         f.place.describe()
     );
-    if let Some(c) = &f.commit {
-        msg.push_str(&format!("; introduced in {}", c.describe()));
+    if let Some(c) = f.introduced_in() {
+        msg.push_str(&format!("; introduced in {c}"));
     }
     msg.push_str(".\nWhat to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
@@ -111,6 +112,14 @@ impl Links {
     }
 
     fn url(&self, f: &Finding) -> Option<String> {
+        if f.place.is_message() {
+            // A message is shown on its commit's page (a tag's, on the commit it points to).
+            let c = f.commit.as_ref()?;
+            return Some(format!(
+                "{}/{}/commit/{}",
+                self.server, self.repository, c.id
+            ));
+        }
         // An absolute path or stdin is not a file of the repository.
         if f.path.starts_with('/') || f.path == "-" {
             return None;
@@ -242,11 +251,11 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         Some(c) => format!(
             "{}: commit {}{}",
             f.place.describe(),
-            &c.id[..c.id.len().min(12)],
-            if c.still_in_head {
-                ", still in HEAD"
-            } else {
-                ""
+            c.short_id(),
+            match c.still_in_head {
+                Some(true) => ", still in HEAD",
+                Some(false) => "",
+                None => ", unknown whether HEAD still holds it",
             }
         ),
         None => f.place.describe().to_string(),
@@ -257,11 +266,8 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         literal(&f.secret.redacted()),
         match links.and_then(|l| l.url(f)) {
             // The URL is percent-encoded, so it cannot break out of the link.
-            Some(url) => format!(
-                "[{}]({url})",
-                literal(&format!("{}:{}:{}", f.path, f.line, f.column))
-            ),
-            None => literal(&format!("{}:{}:{}", f.path, f.line, f.column)),
+            Some(url) => format!("[{}]({url})", literal(&f.location())),
+            None => literal(&f.location()),
         },
         literal(&found)
     )

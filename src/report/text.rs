@@ -23,8 +23,12 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
     let findings = report.findings;
     let mut i = 0;
     while i < findings.len() {
-        let path = &findings[i].path;
-        let group = findings[i..].iter().take_while(|f| &f.path == path).count();
+        // A file, or one commit's or tag's message (those have no path).
+        let source = findings[i].source();
+        let group = findings[i..]
+            .iter()
+            .take_while(|f| f.source() == source)
+            .count();
         if !style.quiet {
             if i > 0 {
                 writeln!(out)?;
@@ -34,7 +38,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             } else {
                 format!("{group} findings")
             };
-            writeln!(out, "{} ({count})", paint("1;4", &printable(path)))?;
+            writeln!(out, "{} ({count})", paint("1;4", &printable(&source)))?;
         }
         for f in &findings[i..i + group] {
             let variant = f.variant_of(rules);
@@ -56,10 +60,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             writeln!(
                 out,
                 "{indent}{}: {label} {key} [{}]",
-                paint(
-                    "1",
-                    &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
-                ),
+                paint("1", &printable(&f.location())),
                 paint(severity_color(severity), severity.as_str()),
             )?;
             if style.quiet {
@@ -72,8 +73,8 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 f.rule_of(rules).id,
                 f.confidence.as_str(),
             )?;
-            if let Some(c) = &f.commit {
-                writeln!(out, "      introduced in {}", printable(&c.describe()))?;
+            if let Some(c) = f.introduced_in() {
+                writeln!(out, "      introduced in {}", printable(&c))?;
             }
             if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
                 writeln!(out, "      What to do ({}):", f.place.describe())?;

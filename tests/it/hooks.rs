@@ -4,7 +4,9 @@
 #![cfg(unix)]
 
 use crate::staged::scan_env;
-use crate::util::{bin, git, git_cmd, git_init, key, root, tempdir, text, write, Run};
+use crate::util::{
+    bin, git, git_cmd, git_init, key, root, tempdir, text, work_with_origin, write, Run,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -339,14 +341,7 @@ fn which(name: &str) -> PathBuf {
 /// A repository with three commits on main, pushed to a bare `origin` up to the first.
 fn pushed_repo() -> (tempfile::TempDir, Vec<String>) {
     let d = tempdir();
-    let work = d.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    git_init(&work);
-    git(
-        d.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
-    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    let work = work_with_origin(d.path());
     let mut ids = Vec::new();
     for i in 0..3 {
         write(&work, &format!("f{i}.txt"), format!("{i}\n"));

@@ -10,8 +10,10 @@ mod hooks;
 #[cfg(unix)]
 mod hostile;
 mod install;
+mod pre_receive;
 mod props;
 mod release;
+mod repo_policy;
 mod reports;
 mod rules;
 mod scan;

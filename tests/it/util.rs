@@ -214,6 +214,16 @@ pub fn repo() -> tempfile::TempDir {
     t
 }
 
+/// `dir/work`, a new repository whose `origin` is the new bare `dir/origin.git`.
+pub fn work_with_origin(dir: &Path) -> PathBuf {
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git_init(&work);
+    git(dir, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    work
+}
+
 /// A new repository with `main` as its branch.
 pub fn git_init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
