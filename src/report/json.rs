@@ -31,6 +31,9 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
         v["date"] = json!(c.date);
         v["still_in_head"] = json!(c.still_in_head);
     }
+    if let Some(verification) = &f.verification {
+        v["verification"] = verification.json();
+    }
     if show_secrets {
         v["secret"] = json!(f.secret.expose());
     }

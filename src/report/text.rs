@@ -4,9 +4,11 @@
 //! printed for the same key type and place are referred to rather than repeated. `--quiet` prints
 //! the finding lines alone.
 
-use super::{Report, Style};
+use super::{status, Report, Style};
 use crate::error::printable;
+use crate::finding::Finding;
 use crate::severity::Severity;
+use crate::verification::Status;
 use std::collections::HashSet;
 use std::io::{self, Write};
 
@@ -20,7 +22,10 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
     };
     let rules = report.rules;
     let mut explained = HashSet::new();
-    let findings = report.findings;
+    // Keys Stripe says still work come first: they are the ones to roll tonight.
+    let mut ordered: Vec<&Finding> = report.findings.iter().collect();
+    ordered.sort_by_key(|f| status(f) != Some(Status::Active));
+    let findings = ordered.as_slice();
     let mut i = 0;
     while i < findings.len() {
         let path = &findings[i].path;
@@ -53,9 +58,13 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 variant.label.clone()
             };
             let indent = if style.quiet { "" } else { "  " };
+            let verdict = match status(f) {
+                Some(s) => format!(", {}", paint(status_color(s), s.words())),
+                None => String::new(),
+            };
             writeln!(
                 out,
-                "{indent}{}: {label} {key} [{}]",
+                "{indent}{}: {label} {key} [{}{verdict}]",
                 paint(
                     "1",
                     &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
@@ -75,15 +84,32 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             if let Some(c) = &f.commit {
                 writeln!(out, "      introduced in {}", printable(&c.describe()))?;
             }
-            if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
+            if let Some(v) = &f.verification {
+                let when = v
+                    .checked_at
+                    .as_ref()
+                    .map(|t| format!(" (checked {t})"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "      Stripe: {}{when}: {}",
+                    v.status.words(),
+                    v.reason
+                )?;
+            }
+            if explained.insert((f.rule, f.variant, f.place, f.public_example, status(f))) {
                 writeln!(out, "      What to do ({}):", f.place.describe())?;
                 for (n, step) in f.remediation(rules).iter().enumerate() {
                     writeln!(out, "        {}. {step}", n + 1)?;
                 }
             } else {
+                let verdict = match status(f) {
+                    Some(s @ (Status::Active | Status::Inactive)) => format!("{} ", s.words()),
+                    _ => String::new(),
+                };
                 writeln!(
                     out,
-                    "      What to do: the same steps as for the {} {} above.",
+                    "      What to do: the same steps as for the {verdict}{} {} above.",
                     variant.label,
                     f.place.describe()
                 )?;
@@ -92,6 +118,15 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         i += group;
     }
     Ok(())
+}
+
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::Active => "1;31",
+        Status::Inactive => "32",
+        Status::Unknown => "33",
+        Status::NotVerifiable => "2",
+    }
 }
 
 fn severity_color(s: Severity) -> &'static str {

@@ -235,6 +235,7 @@ fn action_yml_reads_every_input_and_sets_every_output() {
         "sarif",
         "full-history",
         "category",
+        "verify",
     ] {
         assert!(
             text.contains(&format!("\n  {input}:\n")),
@@ -615,6 +616,64 @@ fn run_passes_inputs_and_revisions_to_history_once() {
         outputs,
         ["findings=2", format!("sarif-file={sarif}").as_str()]
     );
+}
+
+/// `verify` is opt-in: only the exact value `true` adds --verify; a value that is neither true nor
+/// false stops the step rather than silently leaving verification off (or on).
+#[test]
+fn run_passes_verify_only_when_the_input_says_true() {
+    let b = branched();
+    let stub = stub_scanner(&b.sb);
+    let args = b.sb.path().join("args");
+    let sarif_text = sarif_with(0);
+    for (verify, want) in [(None, false), (Some("false"), false), (Some("true"), true)] {
+        let _ = fs::remove_file(&args);
+        let mut env = vec![
+            ("STUB_ARGS", args.to_str().unwrap()),
+            ("STUB_SARIF", sarif_text.as_str()),
+            ("STUB_EXIT", "0"),
+        ];
+        if let Some(v) = verify {
+            env.push(("VERIFY", v));
+        }
+        let (run, _, sarif) = action_run(&b.sb, &b.repo, "schedule", &json!({}), &stub, &env);
+        assert_eq!(run.code, 0, "{verify:?}: {}", show(&run));
+        let got = fs::read_to_string(&args).unwrap();
+        let mut expected = vec![
+            "history",
+            "--format",
+            "github",
+            "--sarif-output",
+            sarif.to_str().unwrap(),
+        ];
+        if want {
+            expected.push("--verify");
+        }
+        assert_eq!(got.lines().collect::<Vec<_>>(), expected, "{verify:?}");
+    }
+    let _ = fs::remove_file(&args);
+    let (run, outputs, _) = action_run(
+        &b.sb,
+        &b.repo,
+        "schedule",
+        &json!({}),
+        &stub,
+        &[
+            ("STUB_ARGS", args.to_str().unwrap()),
+            ("STUB_SARIF", &sarif_text),
+            ("STUB_EXIT", "0"),
+            ("VERIFY", "yes"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", show(&run));
+    assert!(
+        run.stdout
+            .contains("::error title=stripe-scan::the verify input must be true or false"),
+        "{}",
+        show(&run)
+    );
+    assert!(!args.exists(), "the scanner ran");
+    assert!(outputs.is_empty(), "{outputs:?}");
 }
 
 #[test]

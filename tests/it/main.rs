@@ -15,3 +15,4 @@ mod rules;
 mod scan;
 mod staged;
 mod util;
+mod verify;
