@@ -6,7 +6,6 @@
 
 use super::{status, Report, Style};
 use crate::error::printable;
-use crate::finding::Finding;
 use crate::severity::Severity;
 use crate::verification::Status;
 use std::collections::HashSet;
@@ -22,10 +21,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
     };
     let rules = report.rules;
     let mut explained = HashSet::new();
-    // Keys Stripe says still work come first: they are the ones to roll tonight.
-    let mut ordered: Vec<&Finding> = report.findings.iter().collect();
-    ordered.sort_by_key(|f| status(f) != Some(Status::Active));
-    let findings = ordered.as_slice();
+    let findings = report.findings;
     let mut i = 0;
     while i < findings.len() {
         let path = &findings[i].path;
@@ -58,13 +54,9 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 variant.label.clone()
             };
             let indent = if style.quiet { "" } else { "  " };
-            let verdict = match status(f) {
-                Some(s) => format!(", {}", paint(status_color(s), s.words())),
-                None => String::new(),
-            };
             writeln!(
                 out,
-                "{indent}{}: {label} {key} [{}{verdict}]",
+                "{indent}{}: {label} {key} [{}]",
                 paint(
                     "1",
                     &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
@@ -118,15 +110,6 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         i += group;
     }
     Ok(())
-}
-
-fn status_color(s: Status) -> &'static str {
-    match s {
-        Status::Active => "1;31",
-        Status::Inactive => "32",
-        Status::Unknown => "33",
-        Status::NotVerifiable => "2",
-    }
 }
 
 fn severity_color(s: Severity) -> &'static str {

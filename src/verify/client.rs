@@ -26,6 +26,7 @@ const BODY_LIMIT: u64 = 64 << 10;
 pub struct Client {
     agent: Agent,
     url: String,
+    tls: bool,
 }
 
 /// What one request settled.
@@ -38,11 +39,11 @@ pub enum Answer {
 impl Client {
     /// No proxy unless one is given (ureq would otherwise take one from the environment, and a
     /// proxy sees every key), no redirects (one would carry the header elsewhere), HTTPS only
-    /// unless the endpoint is the loopback test server, certificates checked against the Mozilla
-    /// roots compiled in.
+    /// unless the endpoint is a plain-HTTP loopback test server, certificates always checked
+    /// against the Mozilla roots compiled in (a test server over https cannot pass that check).
     pub fn new(endpoint: &Endpoint, proxy: Option<Proxy>) -> Client {
         let agent = Agent::config_builder()
-            .https_only(!endpoint.is_loopback())
+            .https_only(endpoint.tls())
             .proxy(proxy)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -56,6 +57,7 @@ impl Client {
         Client {
             agent,
             url: endpoint.url(),
+            tls: endpoint.tls(),
         }
     }
 
@@ -77,7 +79,7 @@ impl Client {
             .call();
         let mut response = match sent {
             Ok(r) => r,
-            Err(e) => return Answer::Settled(Status::Unknown, failure(&e, timeout)),
+            Err(e) => return Answer::Settled(Status::Unknown, failure(&e, timeout, self.tls)),
         };
         let code = response.status().as_u16();
         if code == 429 {
@@ -163,9 +165,9 @@ pub fn classify(code: u16, restricted: bool, body: Option<&Value>) -> (Status, S
     }
 }
 
-/// A failed request in our own words: ureq's messages are fine, but nothing that could come from
-/// the network (a proxy's reply, a response line) is passed on.
-fn failure(e: &ureq::Error, timeout: Duration) -> String {
+/// A failed request in our own words: ureq's and rustls's messages are fine, but nothing that
+/// could come from the network (a proxy's reply, a response line) is passed on.
+fn failure(e: &ureq::Error, timeout: Duration, tls: bool) -> String {
     let timed_out = || format!("no answer within {:.1} s", timeout.as_secs_f64());
     match e {
         ureq::Error::Timeout(_) => timed_out(),
@@ -178,6 +180,12 @@ fn failure(e: &ureq::Error, timeout: Duration) -> String {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::UnexpectedEof => "the connection closed before an answer".into(),
+            // rustls reports a failed handshake (a bad certificate, a peer that does not speak
+            // TLS) as invalid data on the stream.
+            io::ErrorKind::InvalidData if tls => match io.get_ref() {
+                Some(inner) => format!("TLS failure: {inner}"),
+                None => "TLS failure".into(),
+            },
             kind => format!("network error ({kind})"),
         },
         ureq::Error::Tls(what) => format!("TLS failure: {what}"),

@@ -1,7 +1,8 @@
 //! Where keys may be sent: Stripe's API host over TLS, and nowhere else. The one exception is a
-//! test server on this machine, named by the environment variable `STRIPE_SCAN_API_BASE`; no file
-//! (not `.stripe-scan.toml`, nothing in the scanned repository) can name a host, so a malicious
-//! repository cannot make stripe-scan post the keys it finds to its own server.
+//! test server on this machine (a loopback address, over HTTP or HTTPS), named by the environment
+//! variable `STRIPE_SCAN_API_BASE`; no file (not `.stripe-scan.toml`, nothing in the scanned
+//! repository) can name a host, so a malicious repository cannot make stripe-scan post the keys it
+//! finds to its own server.
 
 use crate::error::printable;
 
@@ -13,7 +14,7 @@ pub const PATH: &str = "/v1/balance";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    /// `https://api.stripe.com` or `http://127.0.0.1:PORT` / `http://[::1]:PORT`.
+    /// `https://api.stripe.com`, or `http(s)://127.0.0.1:PORT` / `http(s)://[::1]:PORT`.
     base: String,
 }
 
@@ -29,24 +30,29 @@ impl Endpoint {
     pub fn from_env() -> Result<Endpoint, String> {
         match std::env::var_os(ENV) {
             None => Ok(Endpoint::stripe()),
-            Some(v) if v.is_empty() => Ok(Endpoint::stripe()),
-            Some(v) => {
-                let text = v.to_string_lossy();
-                loopback(&text).ok_or_else(|| {
-                    format!(
-                        "{ENV}={:?} is refused: it may only name a test server on this machine \
-                         (http://127.0.0.1:PORT, http://[::1]:PORT or http://localhost:PORT); keys are \
-                         only ever sent to {STRIPE_API}",
-                        printable(&text)
-                    )
-                })
-            }
+            Some(v) => Endpoint::parse(&v.to_string_lossy()).ok_or_else(|| {
+                format!(
+                    "{ENV}={:?} is refused: it may only name {STRIPE_API} or a test server on this \
+                     machine (http://127.0.0.1:PORT, http://[::1]:PORT or http://localhost:PORT, or \
+                     the same over https); keys are never sent anywhere else",
+                    printable(&v.to_string_lossy())
+                )
+            }),
         }
     }
 
-    /// Whether this is the test server (plain HTTP on loopback) rather than Stripe.
-    pub fn is_loopback(&self) -> bool {
-        self.base != STRIPE_API
+    /// An empty value or Stripe's own base (an optional final `/`) is Stripe; otherwise only a
+    /// loopback base.
+    fn parse(value: &str) -> Option<Endpoint> {
+        if value.is_empty() || value.strip_suffix('/').unwrap_or(value) == STRIPE_API {
+            return Some(Endpoint::stripe());
+        }
+        loopback(value)
+    }
+
+    /// Whether requests go over TLS: always for Stripe, and for a test server named `https://`.
+    pub fn tls(&self) -> bool {
+        self.base.starts_with("https://")
     }
 
     pub fn url(&self) -> String {
@@ -54,11 +60,13 @@ impl Endpoint {
     }
 }
 
-/// `http://` + a loopback literal + an optional port + an optional `/`, nothing more: no user
-/// info, no path, no query, no other address. `localhost` becomes `127.0.0.1`, since a hosts file
-/// may map the name anywhere.
+/// `http://` or `https://` + a loopback literal + an optional port + an optional `/`, nothing
+/// more: no user info, no path, no query, no other address. `localhost` becomes `127.0.0.1`, since
+/// a hosts file may map the name anywhere.
 fn loopback(value: &str) -> Option<Endpoint> {
-    let rest = value.strip_prefix("http://")?;
+    let (scheme, rest) = ["http://", "https://"]
+        .into_iter()
+        .find_map(|s| value.strip_prefix(s).map(|rest| (s, rest)))?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let (host, port) = if let Some(after) = rest.strip_prefix("[::1]") {
         ("[::1]", after)
@@ -70,7 +78,7 @@ fn loopback(value: &str) -> Option<Endpoint> {
         return None;
     };
     let base = match port {
-        "" => format!("http://{host}"),
+        "" => format!("{scheme}{host}"),
         p => {
             let digits = p.strip_prefix(':')?;
             let valid = !digits.is_empty()
@@ -82,7 +90,7 @@ fn loopback(value: &str) -> Option<Endpoint> {
             if !valid {
                 return None;
             }
-            format!("http://{host}:{digits}")
+            format!("{scheme}{host}:{digits}")
         }
     };
     Some(Endpoint { base })
@@ -93,28 +101,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_http_is_accepted() {
-        let ok = |s: &str| loopback(s).map(|e| e.url());
-        assert_eq!(
-            ok("http://127.0.0.1:8080").as_deref(),
-            Some("http://127.0.0.1:8080/v1/balance")
-        );
-        assert_eq!(
-            ok("http://[::1]:9/").as_deref(),
-            Some("http://[::1]:9/v1/balance")
-        );
-        assert_eq!(
-            ok("http://localhost:1234").as_deref(),
-            Some("http://127.0.0.1:1234/v1/balance")
-        );
-        assert_eq!(
-            ok("http://127.0.0.1").as_deref(),
-            Some("http://127.0.0.1/v1/balance")
-        );
+    fn only_stripe_or_loopback_is_accepted() {
+        let ok = |s: &str| Endpoint::parse(s).map(|e| e.url());
+        let stripe = "https://api.stripe.com/v1/balance";
+        for (good, url) in [
+            ("", stripe),
+            ("https://api.stripe.com", stripe),
+            ("https://api.stripe.com/", stripe),
+            (
+                "https://127.0.0.1:8443",
+                "https://127.0.0.1:8443/v1/balance",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1/balance"),
+            ("http://[::1]:9/", "http://[::1]:9/v1/balance"),
+            ("http://localhost:1234", "http://127.0.0.1:1234/v1/balance"),
+            ("http://127.0.0.1", "http://127.0.0.1/v1/balance"),
+        ] {
+            assert_eq!(ok(good).as_deref(), Some(url), "{good}");
+        }
         for bad in [
-            "https://api.stripe.com",
             "http://api.stripe.com",
-            "https://127.0.0.1:8080",
+            "https://api.stripe.com:443",
+            "https://api.stripe.com/v1",
+            "https://api.stripe.com.evil.example",
+            "https://user@api.stripe.com",
+            "https://API.STRIPE.COM",
             "http://127.0.0.1.evil.example:80",
             "http://127.0.0.1:80@evil.example",
             "http://user@127.0.0.1:80",
@@ -130,6 +141,8 @@ mod tests {
             "http://127.0.0.1:80#x",
             "127.0.0.1:80",
             "HTTP://127.0.0.1:80",
+            "ftp://127.0.0.1:80",
+            "https://10.0.0.1:443",
             " http://127.0.0.1:80",
         ] {
             assert_eq!(ok(bad), None, "{bad}");
@@ -140,6 +153,6 @@ mod tests {
     fn stripe_is_tls() {
         let e = Endpoint::stripe();
         assert_eq!(e.url(), "https://api.stripe.com/v1/balance");
-        assert!(!e.is_loopback());
+        assert!(e.tls());
     }
 }

@@ -82,8 +82,12 @@ impl Stripe {
                         stop.clone(),
                     );
                     std::thread::spawn(move || {
-                        serve(stream, delay, &requests, &*behaviour, &seen, &stop);
-                        now.fetch_sub(1, Ordering::SeqCst);
+                        // Out of flight before the answer is written: the client can only open
+                        // its next connection once it has read this answer.
+                        let done = || {
+                            now.fetch_sub(1, Ordering::SeqCst);
+                        };
+                        serve(stream, delay, &requests, &*behaviour, &seen, &stop, done);
                     });
                 }
             });
@@ -128,6 +132,7 @@ fn serve(
     behaviour: &Behaviour,
     seen: &Mutex<HashMap<String, usize>>,
     stop: &AtomicBool,
+    done: impl FnOnce(),
 ) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -155,8 +160,10 @@ fn serve(
             while Instant::now() < until && !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));
             }
+            done();
         }
         Reply::Http(code, headers, body) => {
+            done();
             let mut out = format!("HTTP/1.1 {code} {}\r\n", reason(code));
             out.push_str("Content-Type: application/json\r\n");
             out.push_str(&format!("Content-Length: {}\r\n", body.len()));
@@ -277,6 +284,16 @@ const BODY_WORDS: [&str; 4] = [
 
 // ---- running the binary against it ----
 
+/// What HTTP clients commonly take a proxy from.
+const PROXY_VARS: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 fn verify_run(dir: &Path, base: &str, args: &[&str]) -> Run {
     verify_run_env(dir, base, args, &[])
 }
@@ -285,19 +302,19 @@ fn verify_run_env(dir: &Path, base: &str, args: &[&str], env: &[(&str, &str)]) -
     let mut all = vec![("STRIPE_SCAN_API_BASE", base)];
     all.extend_from_slice(env);
     // A proxy in the test environment must not change what these tests see.
-    for k in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
+    for k in PROXY_VARS {
         if !env.iter().any(|(e, _)| *e == k) {
             all.push((k, ""));
         }
     }
     run_env(dir, args, &all)
+}
+
+/// `scan . --verify -f json` and `extra`.
+fn verify_json(dir: &Path, base: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["scan", ".", "--verify", "-f", "json"];
+    args.extend_from_slice(extra);
+    verify_run(dir, base, &args)
 }
 
 fn show(run: &Run) -> String {
@@ -384,11 +401,7 @@ fn each_answer_gets_its_status() {
         .map(|(i, k)| format!("STRIPE_KEY_{i}={k}\n"))
         .collect();
     write(dir.path(), "keys.env", &text);
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &["scan", ".", "--verify", "-f", "json"],
-    );
+    let run = verify_json(dir.path(), &stripe.base(), &[]);
     assert_eq!(run.code, 1, "{}", show(&run));
     let want = [
         (&live, "active", "HTTP 200"),
@@ -487,11 +500,7 @@ fn one_request_per_key_and_never_an_example_or_other_kind() {
             "STRIPE_EXAMPLE={example}\nSTRIPE_PK={publishable}\nSTRIPE_WEBHOOK_SECRET={webhook}\nSTRIPE_ORG={org}\n"
         ),
     );
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &["scan", ".", "--verify", "-f", "json"],
-    );
+    let run = verify_json(dir.path(), &stripe.base(), &[]);
     assert_eq!(run.code, 1, "{}", show(&run));
     assert_eq!(
         stripe.keys(),
@@ -532,11 +541,7 @@ fn at_most_four_requests_at_a_time() {
     let text: String = keys.iter().map(|k| format!("STRIPE_KEY={k}\n")).collect();
     write(dir.path(), "many.env", text);
     let started = Instant::now();
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &["scan", ".", "--verify", "-f", "json"],
-    );
+    let run = verify_json(dir.path(), &stripe.base(), &[]);
     let took = started.elapsed();
     assert_eq!(run.code, 1, "{}", show(&run));
     assert_eq!(stripe.connections(), 40);
@@ -590,19 +595,7 @@ fn rate_limits_are_retried_and_failures_are_unknown() {
         format!("A={patient}\nB={hopeless}\nC={slow}\nD={moved}\n"),
     );
     let started = Instant::now();
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &[
-            "scan",
-            ".",
-            "--verify",
-            "--verify-timeout",
-            "0.5",
-            "-f",
-            "json",
-        ],
-    );
+    let run = verify_json(dir.path(), &stripe.base(), &["--verify-timeout", "0.5"]);
     let took = started.elapsed();
     assert_eq!(run.code, 1, "{}", show(&run));
     assert_eq!(status_of(&run, &patient).0, "active");
@@ -626,24 +619,57 @@ fn rate_limits_are_retried_and_failures_are_unknown() {
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
+/// A test server named over https gets TLS with the certificate checked; one that does not speak
+/// TLS is a TLS failure (unknown), and the key never left in the clear.
+#[test]
+fn a_tls_failure_is_unknown_and_the_key_stays_encrypted() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let got = received.clone();
+    std::thread::spawn(move || {
+        // One connection: read what the client sends first, answer in plain HTTP, close.
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            got.lock().expect("lock").extend_from_slice(&buf[..n]);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        }
+    });
+    let (k, run) = one_unknown_key(&format!("https://127.0.0.1:{port}"), "TLS failure");
+    let hello = received.lock().expect("lock").clone();
+    assert_eq!(hello.first(), Some(&0x16), "not a TLS handshake: {hello:?}");
+    assert!(!String::from_utf8_lossy(&hello).contains(&k[8..]));
+    assert_nothing_leaks("stdout", &run.stdout, &[&k]);
+}
+
 #[test]
 fn a_refused_connection_is_unknown() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
+    one_unknown_key(&format!("http://127.0.0.1:{port}"), "connection refused");
+}
+
+/// A directory holding one live key.
+fn one_key() -> (tempfile::TempDir, String) {
     let dir = tempdir();
     let k = key("sk_live_", 24);
     write(dir.path(), "a.env", format!("K={k}\n"));
-    let run = verify_run(
-        dir.path(),
-        &format!("http://127.0.0.1:{port}"),
-        &["scan", ".", "--verify", "-f", "json"],
-    );
+    (dir, k)
+}
+
+/// Scans one live key against `base` and checks that it comes out unknown, for `why`.
+fn one_unknown_key(base: &str, why: &str) -> (String, Run) {
+    let (dir, k) = one_key();
+    let run = verify_json(dir.path(), base, &[]);
     assert_eq!(run.code, 1, "{}", show(&run));
     let (status, reason) = status_of(&run, &k);
     assert_eq!(status, "unknown");
-    assert!(reason.contains("connection refused"), "{reason}");
+    assert!(reason.contains(why), "{reason}");
+    (k, run)
 }
 
 /// The budget bounds the whole phase: keys not answered in time are unknown, and the run ends.
@@ -655,19 +681,7 @@ fn the_budget_bounds_the_whole_verification() {
     let text: String = keys.iter().map(|k| format!("K={k}\n")).collect();
     write(dir.path(), "k.env", text);
     let started = Instant::now();
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &[
-            "scan",
-            ".",
-            "--verify",
-            "--verify-budget",
-            "1",
-            "-f",
-            "json",
-        ],
-    );
+    let run = verify_json(dir.path(), &stripe.base(), &["--verify-budget", "1"]);
     let took = started.elapsed();
     assert_eq!(run.code, 1, "{}", show(&run));
     assert!(took < Duration::from_secs(4), "{took:?}");
@@ -694,9 +708,7 @@ fn the_budget_bounds_the_whole_verification() {
 fn neither_config_nor_a_foreign_base_can_redirect_the_keys() {
     let stripe = Stripe::start(|_, _| balance());
     let decoy = Stripe::start(|_, _| balance());
-    let dir = tempdir();
-    let k = key("sk_live_", 24);
-    write(dir.path(), "a.env", format!("K={k}\n"));
+    let (dir, k) = one_key();
     for attempt in [
         format!("api_base = \"{}\"\n", decoy.base()),
         format!("[verify]\napi_base = \"{}\"\n", decoy.base()),
@@ -711,7 +723,6 @@ fn neither_config_nor_a_foreign_base_can_redirect_the_keys() {
     assert_eq!(decoy.connections(), 0);
     std::fs::remove_file(dir.path().join(".stripe-scan.toml")).expect("rm");
     for base in [
-        format!("https://127.0.0.1:{}", stripe.port),
         format!("http://0.0.0.0:{}", stripe.port),
         format!("http://127.0.0.1:{}/v1", stripe.port),
         format!("http://user@127.0.0.1:{}", stripe.port),
@@ -743,21 +754,9 @@ fn neither_config_nor_a_foreign_base_can_redirect_the_keys() {
 fn proxies_only_with_verify_proxy() {
     let stripe = Stripe::start(|_, _| balance());
     let proxy = Stripe::start(|_, _| balance());
-    let dir = tempdir();
-    let k = key("sk_live_", 24);
-    write(dir.path(), "a.env", format!("K={k}\n"));
+    let (dir, _) = one_key();
     let via = proxy.base();
-    let env: Vec<(&str, &str)> = [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ]
-    .iter()
-    .map(|k| (*k, via.as_str()))
-    .collect();
+    let env: Vec<(&str, &str)> = PROXY_VARS.iter().map(|k| (*k, via.as_str())).collect();
     let run = verify_run_env(
         dir.path(),
         &stripe.base(),
@@ -795,14 +794,20 @@ fn proxies_only_with_verify_proxy() {
     );
 }
 
-/// `--fail-on-verified`: only active keys fail; a key Stripe could not settle makes the run exit
-/// 2 rather than pass.
-#[test]
-fn fail_on_verified_fails_only_for_active_keys() {
+/// Two live keys and a Stripe that accepts the first and rejects the second.
+fn live_and_dead() -> (String, String, Stripe) {
     let live = key("sk_live_", 24);
     let dead = key("sk_live_", 24);
     let l = live.clone();
     let stripe = Stripe::start(move |k, _| if k == l { balance() } else { invalid(k) });
+    (live, dead, stripe)
+}
+
+/// `--fail-on-verified`: only active keys fail; a key Stripe could not settle makes the run exit
+/// 2 rather than pass.
+#[test]
+fn fail_on_verified_fails_only_for_active_keys() {
+    let (live, dead, stripe) = live_and_dead();
     let dir = tempdir();
     write(dir.path(), "dead.env", format!("K={dead}\n"));
     let args = ["scan", ".", "--verify", "--fail-on-verified"];
@@ -841,14 +846,11 @@ fn fail_on_verified_fails_only_for_active_keys() {
     assert!(run.stderr.contains("--verify"), "{}", run.stderr);
 }
 
-/// Text lists keys that still work first, shows the status beside the severity, and the steps
+/// Text lists keys that still work first, shows the status under each finding, and the steps
 /// follow the answer: roll now for an active key, confirm and purge for an inactive one.
 #[test]
 fn text_puts_active_keys_first_and_the_steps_follow_the_answer() {
-    let live = key("sk_live_", 24);
-    let dead = key("sk_live_", 24);
-    let l = live.clone();
-    let stripe = Stripe::start(move |k, _| if k == l { balance() } else { invalid(k) });
+    let (live, dead, stripe) = live_and_dead();
     let dir = tempdir();
     write(dir.path(), "a_first.env", format!("K={dead}\n"));
     write(dir.path(), "z_last.env", format!("K={live}\n"));
@@ -858,9 +860,11 @@ fn text_puts_active_keys_first_and_the_steps_follow_the_answer() {
     let z = out.find("z_last.env:1:3").expect("active finding");
     let a = out.find("a_first.env:1:3").expect("inactive finding");
     assert!(z < a, "active key not listed first:\n{out}");
-    assert!(out.contains("[critical, active]"), "{out}");
-    assert!(out.contains("[critical, inactive]"), "{out}");
     let active_steps = &out[z..a];
+    assert!(
+        active_steps.contains("Stripe: active (checked "),
+        "{active_steps}"
+    );
     assert!(
         active_steps.contains("1. Stripe confirmed that this key works right now: roll it first"),
         "{active_steps}"
@@ -888,6 +892,20 @@ fn text_puts_active_keys_first_and_the_steps_follow_the_answer() {
     );
     assert_nothing_leaks("text", out, &[&live, &dead]);
     assert_nothing_leaks("stderr", &run.stderr, &[&live, &dead]);
+    // JSON lists them in the same order; without --verify, by path as always.
+    let json = |extra: &[&str]| {
+        let mut args = vec!["scan", ".", "-f", "json"];
+        args.extend_from_slice(extra);
+        let run = verify_run(dir.path(), &stripe.base(), &args);
+        let findings = run.findings();
+        let first: Vec<&str> = findings
+            .iter()
+            .map(|f| f["path"].as_str().unwrap_or("?"))
+            .collect();
+        first.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(json(&["--verify"]), ["z_last.env", "a_first.env"]);
+    assert_eq!(json(&[]), ["a_first.env", "z_last.env"]);
 }
 
 /// SARIF (validated against the official schema), GitHub annotations and the job summary carry
@@ -976,18 +994,19 @@ fn sarif_and_github_carry_the_status_and_never_the_key() {
     let msg = active["message"]["text"].as_str().expect("message");
     assert!(msg.contains("Stripe says: active"), "{msg}");
 
+    // Active keys first (lines 1 and 3), then the inactive one.
     let annotations: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(annotations.len(), 3, "{}", run.stdout);
-    assert!(
-        annotations[0].contains("(critical%2C active)"),
-        "{}",
-        annotations[0]
-    );
-    assert!(
-        annotations[1].contains("(critical%2C inactive)"),
-        "{}",
-        annotations[1]
-    );
+    for (annotation, line, title) in [
+        (annotations[0], 1, "(critical%2C active)"),
+        (annotations[1], 3, "(high%2C active)"),
+        (annotations[2], 2, "(critical%2C inactive)"),
+    ] {
+        assert!(
+            annotation.contains(&format!(",line={line},")) && annotation.contains(title),
+            "{annotation}"
+        );
+    }
     assert!(
         summary_text.contains("**critical**, active"),
         "{summary_text}"
