@@ -1,5 +1,8 @@
-//! What Stripe said about a key when `--verify` asked it: the vocabulary every report uses. The
-//! asking itself lives in `verify`; this is only the answer, so reports never depend on the network.
+//! What Stripe said about a key when `--verify` asked it: the vocabulary `finding`, the rules'
+//! remediation and every report use. The asking (HTTP, TLS, where keys may go) lives in `verify`.
+//! They are two modules on purpose: `verify` reads findings and rules, while findings, rules and
+//! reports need this answer, so the answer stays a leaf below all of them and the network code
+//! stays above; one folder would make `finding` and `verify` import each other.
 
 use serde_json::{json, Value};
 

@@ -813,24 +813,36 @@ fn fail_on_verified_fails_only_for_active_keys() {
     let args = ["scan", ".", "--verify", "--fail-on-verified"];
     let run = verify_run(dir.path(), &stripe.base(), &args);
     assert_eq!(run.code, 0, "an inactive key fails the run\n{}", show(&run));
+    // --verify alone leaves --fail-on as it was: an inactive live key still fails.
+    let run = verify_run(dir.path(), &stripe.base(), &["scan", ".", "--verify"]);
+    assert_eq!(run.code, 1, "{}", show(&run));
     write(dir.path(), "live.env", format!("K={live}\n"));
     let run = verify_run(dir.path(), &stripe.base(), &args);
     assert_eq!(run.code, 1, "{}", show(&run));
-    // --fail-on still applies on top: a live key is critical.
-    let run = verify_run(
-        dir.path(),
-        &stripe.base(),
-        &[
-            "scan",
-            ".",
-            "--verify",
-            "--fail-on-verified",
-            "--fail-on",
-            "critical",
-            "-q",
-        ],
+    // --fail-on still applies on top: an active key below the threshold passes.
+    let with_fail_on = |dir: &Path, base: &str, fail_on: &str| {
+        let mut a = args.to_vec();
+        a.extend(["--fail-on", fail_on, "-q"]);
+        let run = verify_run(dir, base, &a);
+        assert!(run.code != 2, "{}", show(&run));
+        run.code
+    };
+    assert_eq!(with_fail_on(dir.path(), &stripe.base(), "critical"), 1);
+    let active_restricted = key("rk_live_", 24);
+    let r = active_restricted.clone();
+    let narrow = Stripe::start(
+        move |k, _| {
+            if k == r {
+                no_permission(k)
+            } else {
+                invalid(k)
+            }
+        },
     );
-    assert_eq!(run.code, 1, "{}", show(&run));
+    let high = tempdir();
+    write(high.path(), "r.env", format!("K={active_restricted}\n"));
+    assert_eq!(with_fail_on(high.path(), &narrow.base(), "high"), 1);
+    assert_eq!(with_fail_on(high.path(), &narrow.base(), "critical"), 0);
     // Unreachable: nothing is settled, so the run cannot pass.
     let run = verify_run(dir.path(), "http://127.0.0.1:9", &args);
     assert_eq!(run.code, 2, "{}", show(&run));
