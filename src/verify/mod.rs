@@ -225,7 +225,8 @@ fn plan(f: &Finding, rules: &RuleSet) -> Plan {
         return Plan::Skip("a public example key from Stripe's documentation: never sent");
     }
     let bytes = f.secret.as_bytes();
-    if bytes.starts_with(b"sk_org_") {
+    let kind = f.rule_of(rules).kind.as_str();
+    if bytes.starts_with(b"sk_org_") || kind == "organization_key" {
         return Plan::Skip(
             "organization keys need a Stripe-Context header naming one of the organization's accounts; \
              Stripe documents no request that checks one without it",
@@ -236,7 +237,6 @@ fn plan(f: &Finding, rules: &RuleSet) -> Plan {
             "a prefix Stripe does not document (seen only in other scanners' rules): it may be another service's key",
         );
     }
-    let kind = f.rule_of(rules).kind.as_str();
     let sendable = SENDABLE.iter().find(|(p, _)| bytes.starts_with(p));
     match (kind, sendable) {
         ("secret_key" | "restricted_key", Some((prefix, restricted))) => {
@@ -267,6 +267,9 @@ fn plan(f: &Finding, rules: &RuleSet) -> Plan {
             Plan::Skip("using a refresh token would mint a new access token: never sent")
         }
         ("cli_key", _) => Plan::Skip("Stripe CLI keys are not API keys: never sent"),
+        ("app_secret", _) => Plan::Skip(
+            "Stripe App secrets sign requests between Stripe and an app; the API accepts none",
+        ),
         ("sandbox_key", _) => {
             Plan::Skip("claimable sandbox keys are short-lived test keys (7 days): not sent")
         }

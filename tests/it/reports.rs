@@ -1183,7 +1183,7 @@ fn a_key_pasted_into_the_allowlist_is_not_echoed() {
 // ---------------------------------------------------------------------------------------------
 
 /// One generated key of every kind, each on a line that gives it the context its rule needs.
-fn corpus() -> Vec<(String, String)> {
+pub(crate) fn corpus() -> Vec<(String, String)> {
     let a = |n| random_from(crate::util::ALNUM, n);
     let keys = vec![
         ("sk_live_", key("sk_live_", 24)),

@@ -3,7 +3,7 @@
 //! bytes and counts connections. The real binary is pointed at it through `STRIPE_SCAN_API_BASE`,
 //! the only way to point it anywhere but api.stripe.com. Nothing here touches the network.
 
-use crate::reports::{public_example, validate_sarif};
+use crate::reports::{corpus, public_example, validate_sarif};
 use crate::util::{commit, git, key, random_from, repo, run_env, tempdir, write, Run, ALNUM};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -530,6 +530,49 @@ fn one_request_per_key_and_never_an_example_or_other_kind() {
         );
     }
     assert_eq!(run.json()["summary"]["verification"]["not_verifiable"], 4);
+}
+
+/// One key of every kind the built-in rules know: only secret and restricted keys with
+/// Stripe's documented prefixes are sent; each of the others says why it was not.
+#[test]
+fn only_secret_and_restricted_keys_are_ever_sent() {
+    let stripe = Stripe::start(|k, _| invalid(k));
+    let dir = tempdir();
+    let keys = corpus();
+    let text: String = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| format!("stripe_{i} = \"{k}\"  # stripe_user_id refresh_token\n\n"))
+        .collect();
+    write(dir.path(), "all.py", text);
+    let run = verify_json(dir.path(), &stripe.base(), &[]);
+    assert_eq!(run.code, 1, "{}", show(&run));
+    let sendable = ["sk_live_", "sk_test_", "rk_live_", "rk_test_"];
+    let mut want: Vec<&str> = keys
+        .iter()
+        .filter(|(p, _)| sendable.contains(&p.as_str()))
+        .map(|(_, k)| k.as_str())
+        .collect();
+    let mut sent = stripe.keys();
+    want.sort();
+    sent.sort();
+    assert_eq!(sent, want);
+    for (prefix, k) in &keys {
+        let v = &finding_of(&run, k)["verification"];
+        if sendable.contains(&prefix.as_str()) {
+            assert_eq!(v["status"], "inactive", "{prefix}");
+        } else {
+            assert_eq!(v["status"], "not_verifiable", "{prefix}");
+            assert_eq!(v["checked_at"], Value::Null, "{prefix}");
+            let reason = v["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.len() > 20 && reason.contains(' '),
+                "{prefix}: {reason}"
+            );
+        }
+    }
+    let all: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+    assert_nothing_leaks("stdout", &run.stdout, &all);
 }
 
 /// At most four requests in flight, and many keys still take about a second, not minutes.
