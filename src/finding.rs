@@ -3,6 +3,7 @@
 use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::secret::Secret;
 use crate::severity::{Confidence, Severity};
+use crate::verification::Verification;
 
 /// For history findings: the commit that introduced the key (for a tag's message: the tag, and
 /// the commit it points to).
@@ -55,6 +56,8 @@ pub struct Finding {
     pub inline_allowed: bool,
     pub place: Place,
     pub commit: Option<CommitInfo>,
+    /// What Stripe said about the key; set only by `--verify`.
+    pub verification: Option<Verification>,
 }
 
 impl Finding {
@@ -75,14 +78,16 @@ impl Finding {
         }
     }
 
-    /// The kind's steps inside the place's steps (see `remediation`): one list the user can work through.
+    /// The kind's steps inside the place's steps (see `remediation`), changed by what Stripe said
+    /// about the key under `--verify`: one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
-        crate::rules::remediation::steps(
+        crate::rules::remediation::verified_steps(
             rules,
             self.rule,
             self.variant,
             self.place,
             self.public_example,
+            self.verification.as_ref().map(|v| v.status),
         )
     }
 

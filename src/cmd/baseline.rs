@@ -17,6 +17,11 @@ use std::time::Instant;
 pub(crate) fn run(args: BaselineArgs) -> Result<i32, Error> {
     let started = Instant::now();
     let scan = &args.scan;
+    if scan.common.verify.verify {
+        return Err(Error::Usage(
+            "baseline: --verify is for scan, staged and history; a baseline records keys whatever Stripe says about them".into(),
+        ));
+    }
     let (paths, root) = scan_paths(scan);
     let config = config::load(scan.common.config.as_deref(), &root)?;
     let target = scan

@@ -6,6 +6,7 @@ use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
 use crate::policy::baseline::Baseline;
 use crate::policy::config::{self, Config};
+use crate::verify;
 use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
@@ -20,12 +21,15 @@ pub(crate) struct RunContext<'a> {
     pub started: Instant,
     /// `--output`, opened before anything is scanned, so a bad path costs nothing.
     pub out: Option<File>,
+    /// `--verify`, checked before anything is scanned (where keys may be sent, the proxy).
+    pub verify: Option<verify::Settings>,
 }
 
 impl<'a> RunContext<'a> {
     /// Loads the config found from `root` (or `--config`), checks the baseline and opens the
     /// output, so every mistake in the settings is reported before the scan.
     pub fn new(common: &'a Common, root: &Path, started: Instant) -> Result<RunContext<'a>, Error> {
+        let verify = verify::Settings::new(&common.verify, common.quiet)?;
         let config = config::load(common.config.as_deref(), root)?;
         load_baseline(common, &config)?;
         let out = open_output(common.output.as_deref())?;
@@ -35,6 +39,7 @@ impl<'a> RunContext<'a> {
             diag: Diagnostics::default(),
             started,
             out,
+            verify,
         })
     }
 

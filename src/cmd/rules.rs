@@ -45,6 +45,7 @@ pub(crate) fn run(args: RulesArgs) -> Result<i32, Error> {
                 summary: &summary,
                 show_secrets: false,
                 fail_on: config.fail_on.unwrap_or(Severity::Low),
+                fail_on_verified: false,
             };
             report::sarif::write(&report, &mut out)
         }

@@ -335,6 +335,7 @@ impl<'m> Scanner<'m> {
             inline_allowed: hit.inline_allowed,
             place: origin.place,
             commit: None,
+            verification: None,
         }
     }
 }

@@ -4,9 +4,10 @@
 //! printed for the same key type and place are referred to rather than repeated. `--quiet` prints
 //! the finding lines alone.
 
-use super::{Report, Style};
+use super::{status, Report, Style};
 use crate::error::printable;
 use crate::severity::Severity;
+use crate::verification::Status;
 use std::collections::HashSet;
 use std::io::{self, Write};
 
@@ -76,15 +77,32 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             if let Some(c) = f.introduced_in() {
                 writeln!(out, "      introduced in {}", printable(&c))?;
             }
-            if explained.insert((f.rule, f.variant, f.place, f.public_example)) {
+            if let Some(v) = &f.verification {
+                let when = v
+                    .checked_at
+                    .as_ref()
+                    .map(|t| format!(" (checked {t})"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "      Stripe: {}{when}: {}",
+                    v.status.words(),
+                    v.reason
+                )?;
+            }
+            if explained.insert((f.rule, f.variant, f.place, f.public_example, status(f))) {
                 writeln!(out, "      What to do ({}):", f.place.describe())?;
                 for (n, step) in f.remediation(rules).iter().enumerate() {
                     writeln!(out, "        {}. {step}", n + 1)?;
                 }
             } else {
+                let verdict = match status(f) {
+                    Some(s @ (Status::Active | Status::Inactive)) => format!("{} ", s.words()),
+                    _ => String::new(),
+                };
                 writeln!(
                     out,
-                    "      What to do: the same steps as for the {} {} above.",
+                    "      What to do: the same steps as for the {verdict}{} {} above.",
                     variant.label,
                     f.place.describe()
                 )?;

@@ -19,4 +19,5 @@ mod rules;
 mod scan;
 mod staged;
 mod util;
+mod verify;
 mod wheel;
