@@ -34,6 +34,8 @@ impl CommitInfo {
 pub struct Finding {
     pub rule: usize,
     pub variant: usize,
+    /// The file, and for a member of an archive the members after `!`
+    /// (`dist/app.jar!BOOT-INF/classes/application.properties`).
     pub path: String,
     pub line: u64,
     pub column: u64,
@@ -43,6 +45,14 @@ pub struct Finding {
     pub inline_allowed: bool,
     pub place: Place,
     pub commit: Option<CommitInfo>,
+    /// The decoding steps between the file (or member) and the key, outermost first:
+    /// `["base64"]`, `["base64", "base64", "gzip"]`, `["gzip"]` for a `.gz` file. Empty for a key
+    /// written as it is.
+    pub encoding: Vec<&'static str>,
+    /// Set when `line` and `column` are not in the file's own bytes but in content expanded from
+    /// it: `path[i..]` is the member chain (`!a/b.txt!c.env`), empty for a compressed file read
+    /// as a whole (`app.log.gz`).
+    pub member_at: Option<usize>,
 }
 
 impl Finding {
@@ -72,6 +82,32 @@ impl Finding {
             self.place,
             self.public_example,
         )
+    }
+
+    /// The file in the repository or tree that holds the key: `path` without its member chain.
+    pub fn outer_path(&self) -> &str {
+        &self.path[..self
+            .member_at
+            .unwrap_or(self.path.len())
+            .min(self.path.len())]
+    }
+
+    /// The member chain after the outer file (`!a/b.txt`), empty when there is none.
+    pub fn member_chain(&self) -> &str {
+        &self.path[self.outer_path().len()..]
+    }
+
+    /// Whether `line` is a line of the outer file's own bytes (plain, or where an encoded run
+    /// starts), so a line diff of that file can place it.
+    pub fn line_in_outer_file(&self) -> bool {
+        self.member_at.is_none()
+    }
+
+    /// Renames the outer file, keeping the member chain (history learns a blob's path late).
+    pub fn set_outer_path(&mut self, outer: &str) {
+        let chain = self.member_chain().to_string();
+        self.member_at = self.member_at.map(|_| outer.len());
+        self.path = format!("{outer}{chain}");
     }
 
     /// Sort key that makes output deterministic whatever order threads finished in.

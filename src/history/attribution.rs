@@ -87,7 +87,7 @@ impl Attribution<'_> {
             let still_in_head = in_head.contains(&secret);
             for i in intro.at {
                 let mut f = self.found[&intro.record.blob][i].clone();
-                f.path = path.to_string();
+                f.set_outer_path(path);
                 f.place = if not_pushed.contains(&oid) {
                     Place::Committed
                 } else {

@@ -559,6 +559,8 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             date: "2024-01-02T03:04:05Z".into(),
             still_in_head: false,
         }),
+        encoding: Vec::new(),
+        member_at: None,
     };
     // Debug output (logs, panics) shows the redacted key only.
     let debug = format!("{finding:?}");

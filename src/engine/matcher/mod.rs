@@ -5,6 +5,8 @@
 pub mod checks;
 mod prefixes;
 
+use crate::engine::decode::{self, Encoded};
+use crate::engine::limits::Limits;
 use crate::rules::{Rule, RuleSet};
 use crate::secret::fingerprint_of;
 use crate::severity::Confidence;
@@ -29,12 +31,22 @@ pub struct Hit {
     pub inline_allowed: bool,
 }
 
+/// A hit of an encoded form of a literal: where, and how to decode around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub at: usize,
+    pub kind: Encoded,
+}
+
 pub struct Matcher {
     rules: Arc<RuleSet>,
     prefixes: Prefixes,
     /// Pattern id → (rule index, variant index, prefix is all word bytes).
     targets: Vec<(usize, usize, bool)>,
     longest_key: usize,
+    /// Extra literal number → what its hit stands for.
+    encoded: Vec<Encoded>,
+    limits: Limits,
 }
 
 impl Matcher {
@@ -56,13 +68,33 @@ impl Matcher {
                 longest_key = longest_key.max(v.prefix.len() + rule.max_len);
             }
         }
+        let (extra, encoded) = encoded_literals(&rules, &prefixes);
+        let margin = encoded_margin(longest_key);
         Ok(Matcher {
-            rules,
             // A gate may be inside the key or among the context words around it.
-            prefixes: Prefixes::new(&prefixes, &gates, longest_key + CONTEXT_BYTES + 1)?,
+            prefixes: Prefixes::with_extra(
+                &prefixes,
+                &gates,
+                longest_key + CONTEXT_BYTES + 1,
+                &extra,
+                margin,
+            )?,
+            rules,
             targets,
             longest_key,
+            encoded,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same matcher with other expansion limits (`[limits]` in the config).
+    pub fn with_limits(mut self, limits: Limits) -> Matcher {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -70,18 +102,69 @@ impl Matcher {
     }
 
     /// Bytes a streaming caller must keep after the scanned region so that a key starting inside it
-    /// is seen whole, with its trailing context.
+    /// is seen whole, with its trailing context, in plain text and in its encoded forms (whose
+    /// literal may lie up to a margin past the region, with a window as wide after it).
     pub fn lookahead(&self) -> usize {
-        self.longest_key + 1 + CONTEXT_BYTES
+        (self.longest_key + 1 + CONTEXT_BYTES).max(2 * self.encoded_margin() + 8)
+    }
+
+    /// Bytes a streaming caller must keep before the scanned region: context for plain keys,
+    /// and the window an encoded key's decoding reads before its literal.
+    pub fn keep_before(&self) -> usize {
+        CONTEXT_BYTES.max(self.encoded_margin() + 8)
+    }
+
+    /// How far around the hit of an encoded literal its key and context can be, in encoded bytes
+    /// (UTF-16 takes two per character, base64 four per three).
+    pub fn encoded_margin(&self) -> usize {
+        encoded_margin(self.longest_key)
+    }
+
+    /// Appends to `out` every key that starts in `hay[from..until]`, and to `encoded` every hit of
+    /// an encoded literal from `from` to `encoded_margin()` past `until` (a key starting before
+    /// `until` may show its literal after it). The rest is as `find`.
+    pub fn find_all(
+        &self,
+        hay: &[u8],
+        from: usize,
+        until: usize,
+        out: &mut Vec<Hit>,
+        encoded: &mut Vec<Candidate>,
+    ) {
+        let mut found = Vec::new();
+        let mut extra = Vec::new();
+        self.prefixes
+            .all_and_extra(hay, from, until, &mut found, &mut extra);
+        encoded.clear();
+        encoded.extend(extra.into_iter().map(|(at, n)| Candidate {
+            at,
+            kind: self.encoded[n],
+        }));
+        self.confirm_all(hay, from, found, out);
     }
 
     /// Appends to `out` every key that starts in `hay[from..until]`. Bytes outside that range are
     /// only read as edges and context; `hay` must extend `lookahead()` past `until` unless it ends
     /// where the input ends.
     pub fn find(&self, hay: &[u8], from: usize, until: usize, out: &mut Vec<Hit>) {
-        let mut pos = from;
         let mut found = Vec::new();
         self.prefixes.all(hay, from, until, &mut found);
+        self.confirm_all(hay, from, found, out);
+    }
+
+    /// Whether the line holding `pos` carries the `stripe-scan:allow` marker.
+    pub fn line_allows(&self, hay: &[u8], pos: usize) -> bool {
+        surroundings(hay, pos, pos.min(hay.len()), false).0
+    }
+
+    fn confirm_all(
+        &self,
+        hay: &[u8],
+        from: usize,
+        found: Vec<(usize, usize, usize)>,
+        out: &mut Vec<Hit>,
+    ) {
+        let mut pos = from;
         for (start, end, pattern) in found {
             if start < pos {
                 continue;
@@ -187,6 +270,57 @@ impl Matcher {
             inline_allowed,
         })
     }
+}
+
+/// How far from the hit of an encoded literal its key and context may reach: a key and its
+/// context on either side, as UTF-16 (the widest encoding), plus a 4-character group.
+fn encoded_margin(longest_key: usize) -> usize {
+    2 * (longest_key + CONTEXT_BYTES + 2) + 4
+}
+
+/// The encoded forms of what the prefilter looks for: base64 fragments (at each alignment) and
+/// the UTF-16 form of every anchor and of every `contains` literal of a short prefix's rule, and
+/// the base64 forms of compressed or archived bytes at the start of a run. Context words are
+/// left out, so a short-prefix key whose rule only has context words (`rt_`) is not looked for
+/// inside encodings.
+fn encoded_literals(rules: &RuleSet, prefixes: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<Encoded>) {
+    let long: Vec<&[u8]> = prefixes
+        .iter()
+        .filter(|p| p.len() >= prefixes::FINGERPRINT)
+        .map(Vec::as_slice)
+        .collect();
+    let mut plain = prefixes::choose_anchors(&long);
+    for rule in &rules.rules {
+        if rule
+            .variants
+            .iter()
+            .any(|v| v.prefix.len() < prefixes::FINGERPRINT)
+        {
+            for c in &rule.contains {
+                if !plain.contains(c) {
+                    plain.push(c.clone());
+                }
+            }
+        }
+    }
+    let mut literals: Vec<Vec<u8>> = Vec::new();
+    let mut kinds = Vec::new();
+    let mut add = |lit: Vec<u8>, kind: Encoded| {
+        if lit.len() >= prefixes::FINGERPRINT && !literals.contains(&lit) {
+            literals.push(lit);
+            kinds.push(kind);
+        }
+    };
+    for p in &plain {
+        for (fragment, phase) in decode::base64::fragments(p) {
+            add(fragment, Encoded::Base64 { phase: phase as u8 });
+        }
+        add(decode::utf16::literal(p), Encoded::Utf16);
+    }
+    for marker in decode::WHOLE_RUN_MARKERS {
+        add(marker.to_vec(), Encoded::Base64Whole);
+    }
+    (literals, kinds)
 }
 
 /// Literals near which every key of `rule` is, if it has a short prefix: its `contains` literals,
@@ -306,6 +440,29 @@ mod tests {
         out.iter()
             .map(|h| text[h.start..h.end].to_string())
             .collect()
+    }
+
+    /// The encoded forms ride in the same packed search as the plain literals: past 64 literals
+    /// the search falls back to a full automaton, several times slower on every file.
+    #[test]
+    fn encoded_literals_keep_the_packed_search() {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let prefixes: Vec<Vec<u8>> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.variants.iter().map(|v| v.prefix.clone()))
+            .collect();
+        let (extra, kinds) = encoded_literals(&rules, &prefixes);
+        assert_eq!(extra.len(), kinds.len());
+        eprintln!(
+            "{} encoded literals: {:?}",
+            extra.len(),
+            extra
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>()
+        );
+        assert!(matcher().prefixes.packed());
     }
 
     #[test]
