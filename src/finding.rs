@@ -103,6 +103,46 @@ impl Finding {
         self.member_at.is_none()
     }
 
+    /// The decoding steps in words, outermost first (`base64 → gzip`), when there are any.
+    pub fn encoding_chain(&self) -> Option<String> {
+        (!self.encoding.is_empty()).then(|| self.encoding.join(" → "))
+    }
+
+    /// Where the key is beyond the outer file, in words, for reports that can only point at
+    /// the outer file (SARIF, annotations): `in member a/b.txt at line 2, column 5, encoded as
+    /// base64`. None for a key written as it is in the file.
+    pub fn inside(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.member_at.is_some() {
+            let chain = self.member_chain().trim_start_matches('!');
+            if chain.is_empty() {
+                parts.push(format!(
+                    "at line {}, column {} of its decompressed content",
+                    self.line, self.column
+                ));
+            } else {
+                parts.push(format!(
+                    "in member {chain} at line {}, column {}",
+                    self.line, self.column
+                ));
+            }
+        }
+        if let Some(chain) = self.encoding_chain() {
+            parts.push(format!("encoded as {chain}"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// Line and column in the outer file: the finding's own, or the file's start when they
+    /// are in a member or in decompressed content.
+    pub fn outer_line_column(&self) -> (u64, u64) {
+        if self.line_in_outer_file() {
+            (self.line, self.column)
+        } else {
+            (1, 1)
+        }
+    }
+
     /// Renames the outer file, keeping the member chain (history learns a blob's path late).
     pub fn set_outer_path(&mut self, outer: &str) {
         let chain = self.member_chain().to_string();

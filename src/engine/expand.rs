@@ -399,7 +399,14 @@ impl<'m> Expander<'m> {
             how: Placement::Replace,
             found,
         };
-        Some((placed, at + margin / 2))
+        // A later hit of the same window is covered by this decoding; one past the run's end
+        // (another value on the next line) is not.
+        let done = if joined.cut_right {
+            at + margin / 2
+        } else {
+            base64::span(&joined).end.min(at + margin / 2)
+        };
+        Some((placed, done))
     }
 
     /// A whole base64 run starting at `at` with the magic of a compressed stream or archive.

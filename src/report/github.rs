@@ -42,16 +42,19 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let label = title(&f.variant_of(rules).label);
     let severity = f.severity(rules);
     let mut props = Vec::new();
-    // stdin has no file to point at.
+    // stdin has no file to point at; a member's key points at its archive.
     if f.path != "-" {
-        props.push(format!("file={}", escape_property(&f.path)));
+        props.push(format!("file={}", escape_property(f.outer_path())));
     }
-    props.push(format!("line={}", f.line));
-    props.push(format!("col={}", f.column));
-    props.push(format!(
-        "endColumn={}",
-        f.column + f.secret.as_bytes().len() as u64
-    ));
+    let (line, column) = f.outer_line_column();
+    props.push(format!("line={line}"));
+    props.push(format!("col={column}"));
+    if f.line_in_outer_file() {
+        props.push(format!(
+            "endColumn={}",
+            column + f.secret.as_bytes().len() as u64
+        ));
+    }
     props.push(format!(
         "title={}",
         escape_property(&format!("{label} ({})", severity.as_str()))
@@ -64,6 +67,9 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
         f.column,
         f.place.describe()
     );
+    if let Some(chain) = f.encoding_chain() {
+        msg.push_str(&format!(" (encoded as {chain})"));
+    }
     if let Some(c) = &f.commit {
         msg.push_str(&format!("; introduced in {}", c.describe()));
     }
@@ -124,8 +130,8 @@ impl Links {
             self.server,
             self.repository,
             commit,
-            super::sarif::uri_of(&f.path),
-            f.line
+            super::sarif::uri_of(f.outer_path()),
+            f.outer_line_column().0
         ))
     }
 }

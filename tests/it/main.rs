@@ -3,12 +3,14 @@
 //! into this repository.
 
 mod action;
+mod encodings;
 #[cfg(unix)]
 mod githostile;
 mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod pack;
 mod props;
 mod reports;
 mod rules;

@@ -244,7 +244,7 @@ sys.exit(1 if errors else 0)
 
 /// Validates `sarif` against the official SARIF 2.1.0 schema. False when the tools are missing
 /// (and CI is not set).
-fn validate_sarif(sarif: &Path) -> bool {
+pub(crate) fn validate_sarif(sarif: &Path) -> bool {
     let schema = sarif_schema();
     if !schema.is_file() {
         skip_or_fail(&format!(
