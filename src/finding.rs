@@ -75,13 +75,21 @@ impl Finding {
 
     /// The kind's steps inside the place's steps (see `remediation`): one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
-        crate::rules::remediation::steps(
+        let mut steps = crate::rules::remediation::steps(
             rules,
             self.rule,
             self.variant,
             self.place,
             self.public_example,
-        )
+        );
+        if !self.public_example {
+            steps.extend(crate::rules::remediation::where_written(
+                !self.member_chain().is_empty(),
+                self.outer_path(),
+                &self.encoding,
+            ));
+        }
+        steps
     }
 
     /// The file in the repository or tree that holds the key: `path` without its member chain.

@@ -122,7 +122,16 @@ impl<'m> Expander<'m> {
         budget: &mut Budget,
         out: &mut Vec<Finding>,
     ) {
+        let before = out.len();
         let skip = self.containers(data, level, budget, out);
+        // A compressed stream may keep short input as it is (zstd's raw blocks): a key already
+        // found in its content is not reported again in its raw bytes.
+        let inside: HashSet<Secret> = out[before..]
+            .iter()
+            .filter(|f| f.path == level.path)
+            .map(|f| f.secret.clone())
+            .collect();
+        let raw_from = out.len();
         match decode::detect(data) {
             Encoding::Bytes { bom } => self.text(data, bom, level, budget, &skip, true, out),
             Encoding::Utf16 { big_endian, bom } => {
@@ -134,6 +143,12 @@ impl<'m> Expander<'m> {
                 // UTF-16 in them again.
                 self.text(data, 0, level, budget, &skip, false, out);
             }
+        }
+        if !inside.is_empty() {
+            let raw = out.split_off(raw_from);
+            out.extend(raw.into_iter().filter(|f| {
+                f.encoding.len() != level.encoding.len() || !inside.contains(&f.secret)
+            }));
         }
     }
 
@@ -240,6 +255,9 @@ impl<'m> Expander<'m> {
         }
         let expanded = compressed::expand(c, data, 0, budget);
         match expanded.stop {
+            // A magic number met in decoded text that starts no real stream (`H4sI` in prose)
+            // is not worth a line.
+            Some(Stop::Damaged(_)) if level.in_layer && expanded.data.is_empty() => {}
             Some(Stop::Limit(why)) | Some(Stop::Damaged(why)) => self.note(level.path, why),
             None => {}
         }

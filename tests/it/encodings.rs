@@ -275,16 +275,7 @@ fn sarif_points_at_the_encoded_run_and_names_the_encoding() {
     let enc = b64(k.as_bytes());
     let yaml = format!("kind: Secret\ndata:\n  KEY: {enc}\n");
     let (line, col) = place(&yaml, &enc);
-    let (t, r) = scan_as(
-        Mode::History,
-        &[("deploy/secret.yaml", yaml.as_bytes())],
-        &["--format", "sarif"],
-    );
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let path = t.path().join("out.sarif");
-    std::fs::write(&path, &r.stdout).expect("write sarif");
-    crate::reports::validate_sarif(&path);
-    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("sarif json");
+    let (r, doc) = pack::sarif_of_history(&[("deploy/secret.yaml", yaml.as_bytes())]);
     let result = &doc["runs"][0]["results"][0];
     let loc = &result["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "deploy/secret.yaml");

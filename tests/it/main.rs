@@ -3,6 +3,7 @@
 //! into this repository.
 
 mod action;
+mod containers;
 mod encodings;
 #[cfg(unix)]
 mod githostile;

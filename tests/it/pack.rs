@@ -304,3 +304,15 @@ pub fn assert_at(f: &serde_json::Value, path: &str, line: u64, column: u64, enco
         assert_eq!(f["encoding"], serde_json::json!(encoding), "{f:#?}");
     }
 }
+
+/// `history --format sarif` over one commit of `files`: the run and its SARIF, checked against
+/// the official schema.
+pub fn sarif_of_history(files: &[(&str, &[u8])]) -> (crate::util::Run, serde_json::Value) {
+    let (t, r) = scan_as(Mode::History, files, &["--format", "sarif"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let path = t.path().join("out.sarif");
+    std::fs::write(&path, &r.stdout).expect("write sarif");
+    crate::reports::validate_sarif(&path);
+    let doc = serde_json::from_str(&r.stdout).expect("sarif json");
+    (r, doc)
+}
