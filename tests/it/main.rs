@@ -13,6 +13,7 @@ mod hooks;
 mod hostile;
 mod pack;
 mod props;
+mod props_layers;
 mod reports;
 mod rules;
 mod scan;
