@@ -4,6 +4,7 @@
 
 mod action;
 mod containers;
+mod context;
 mod encodings;
 #[cfg(unix)]
 mod githostile;

@@ -238,10 +238,21 @@ impl Matcher {
             !rule.context.is_empty() || !rule.exclude_context.is_empty(),
         );
         if let Some(near) = near {
-            if rule.exclude_context.iter().any(|w| contains(&near, w)) {
+            let names = |words: &[Vec<u8>], text: &[u8]| words.iter().any(|w| contains(text, w));
+            // The key's own line speaks first: another vendor's name there excludes it, and
+            // a Stripe word there keeps it even when a neighbouring line names another vendor
+            // (an `.env` with both a Svix and a Stripe webhook secret).
+            let own_context = names(&rule.context, &near.own);
+            if !own_context && names(&rule.exclude_context, &near.own) {
                 return None;
             }
-            if rule.context.iter().any(|w| contains(&near, w)) {
+            if own_context {
+                confidence = Confidence::High;
+            } else if names(&rule.exclude_context, &near.around) {
+                return None;
+            } else if names(&rule.context, &near.around)
+                || column_header(hay, start).is_some_and(|h| names(&rule.context, &h))
+            {
                 confidence = Confidence::High;
             } else if rule.context_required {
                 return None;
@@ -386,14 +397,16 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Looks at the key's line for the allow marker and, when asked, returns the key's line and its
-/// neighbours lower-cased (without the key itself) for context words.
-fn surroundings(
-    hay: &[u8],
-    start: usize,
-    end: usize,
-    want_context: bool,
-) -> (bool, Option<Vec<u8>>) {
+/// The text around a key, lower-cased and without the key: its own line, and its own line with
+/// the neighbouring ones.
+struct Near {
+    own: Vec<u8>,
+    around: Vec<u8>,
+}
+
+/// Looks at the key's line for the allow marker and, when asked, returns its surroundings for
+/// context words.
+fn surroundings(hay: &[u8], start: usize, end: usize, want_context: bool) -> (bool, Option<Near>) {
     let lo_bound = start.saturating_sub(CONTEXT_BYTES);
     let hi_bound = (end + CONTEXT_BYTES).min(hay.len());
     let line_start =
@@ -414,12 +427,73 @@ fn surroundings(
     } else {
         line_end
     };
-    let mut near = Vec::with_capacity(ctx_end - ctx_start);
-    near.extend_from_slice(&hay[ctx_start..start]);
-    near.push(b' ');
-    near.extend_from_slice(&hay[end..ctx_end]);
-    near.make_ascii_lowercase();
+    let without_key = |from: usize, to: usize| {
+        let mut t = Vec::with_capacity(to - from);
+        t.extend_from_slice(&hay[from..start]);
+        t.push(b' ');
+        t.extend_from_slice(&hay[end..to]);
+        t.make_ascii_lowercase();
+        t
+    };
+    let near = Near {
+        own: without_key(line_start, line_end),
+        around: without_key(ctx_start, ctx_end),
+    };
     (allowed, Some(near))
+}
+
+/// The name of the column holding the key at `start`, lower-cased, when the key is a field of
+/// a row under a header: a CSV (or TSV) row under the first line of `hay` with as many
+/// separators, or a row of values under the nearest `INSERT INTO t (columns…)` before it. A
+/// header many rows up names every row below it, which the neighbouring lines cannot.
+fn column_header(hay: &[u8], start: usize) -> Option<Vec<u8>> {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let before = &hay[line_start..start];
+    if let Some(open) = memchr::memrchr(b'(', before) {
+        // Bounded, so a dump with many keys and no context stays linear.
+        let from = line_start.saturating_sub(HEADER_REACH);
+        if let Some(header) = sql_columns(&hay[from..line_start]) {
+            let column = before[open..].iter().filter(|&&b| b == b',').count();
+            return header.split(|&b| b == b',').nth(column).map(<[u8]>::to_vec);
+        }
+    }
+    let sep = [b',', b'\t', b';']
+        .into_iter()
+        .find(|&c| memchr::memchr(c, before).is_some())?;
+    let first_end = memchr::memchr(b'\n', &hay[..hay.len().min(HEADER_REACH)])?;
+    if first_end >= line_start {
+        return None;
+    }
+    let line_end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |i| start + i);
+    let count = |t: &[u8]| t.iter().filter(|&&b| b == sep).count();
+    let header = &hay[..first_end];
+    if count(header) != count(&hay[line_start..line_end]) {
+        return None;
+    }
+    let column = count(before);
+    let mut name = header.split(|&b| b == sep).nth(column)?.to_vec();
+    name.make_ascii_lowercase();
+    Some(name)
+}
+
+/// How far back a column header is looked for, and how long a CSV header line may be.
+const HEADER_REACH: usize = 64 << 10;
+
+/// The column list of the last `INSERT INTO t (a, b, …)` in `text`, lower-cased.
+fn sql_columns(text: &[u8]) -> Option<Vec<u8>> {
+    let at = [&b"INSERT INTO"[..], b"insert into"]
+        .iter()
+        .filter_map(|w| memchr::memmem::rfind(text, w))
+        .max()?;
+    let rest = &text[at..];
+    let open = memchr::memchr(b'(', rest)?;
+    let close = open + memchr::memchr(b')', &rest[open..])?;
+    // `INSERT INTO t VALUES (…)` has no column list: its first parenthesis follows VALUES.
+    let head = rest[..open].to_ascii_lowercase();
+    if contains(&head, b"values") {
+        return None;
+    }
+    Some(rest[open + 1..close].to_ascii_lowercase())
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

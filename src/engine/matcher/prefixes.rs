@@ -228,7 +228,12 @@ impl Prefixes {
                         }
                         Meaning::Gate => {
                             let lo = q.saturating_sub(self.reach);
-                            let hi = q.saturating_add(self.reach);
+                            // A column header vouches for every row below it.
+                            let hi = if names_columns(hay, q) {
+                                usize::MAX
+                            } else {
+                                q.saturating_add(self.reach)
+                            };
                             match near_gates.last_mut() {
                                 Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
                                 _ => near_gates.push((lo, hi)),
@@ -280,6 +285,30 @@ impl Prefixes {
             at = start + 1;
         }
     }
+}
+
+/// Whether the word at `q` is in a column header: the first line of `hay` when it is
+/// separated by commas, tabs or semicolons (CSV), or after `INSERT INTO` on its line (SQL).
+fn names_columns(hay: &[u8], q: usize) -> bool {
+    const LOOK: usize = 4096;
+    let from = q.saturating_sub(LOOK);
+    let line_start = match memchr::memrchr(b'\n', &hay[from..q]) {
+        Some(i) => from + i + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
+    let head = &hay[line_start..q];
+    if memchr::memmem::find(head, b"INSERT INTO").is_some()
+        || memchr::memmem::find(head, b"insert into").is_some()
+    {
+        return true;
+    }
+    if line_start != 0 {
+        return false;
+    }
+    let end = hay.len().min(q + LOOK);
+    let line = &hay[..memchr::memchr(b'\n', &hay[..end]).unwrap_or(end)];
+    memchr::memchr3(b',', b'\t', b';', line).is_some()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
