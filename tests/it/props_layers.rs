@@ -164,3 +164,37 @@ proptest! {
         }
     }
 }
+
+/// A valid container or encoding with a key inside, then damaged: bytes overwritten and the end
+/// cut off. Whatever is left must scan without a panic, and every finding must be well-formed.
+fn damaged() -> impl Strategy<Value = (usize, Vec<(prop::sample::Index, u8)>, prop::sample::Index)>
+{
+    (
+        0..WRAPS.len(),
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..12),
+        any::<prop::sample::Index>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn damaged_containers_never_panic((w, flips, cut) in damaged()) {
+        let text = format!("a\nkey={}\nb\n", crate::util::key("sk_live_", 30)).into_bytes();
+        let (mut data, ..) = wrap(WRAPS[w], &text, 2, 5);
+        for (at, b) in flips {
+            let i = at.index(data.len());
+            data[i] = b;
+        }
+        data.truncate(cut.index(data.len() + 1));
+        let mut scanner = Scanner::new(matcher(), 0);
+        let mut out: Vec<Finding> = Vec::new();
+        scanner.scan_bytes(&data, Origin { path: "f", place: Place::WorkingTree }, &mut out);
+        for f in &out {
+            prop_assert!(f.path.starts_with('f') && f.line >= 1 && f.column >= 1);
+            let prefix = &matcher().rules().rules[f.rule].variants[f.variant].prefix;
+            prop_assert!(f.secret.as_bytes().starts_with(prefix));
+        }
+    }
+}
