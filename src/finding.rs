@@ -47,6 +47,8 @@ impl CommitInfo {
 pub struct Finding {
     pub rule: usize,
     pub variant: usize,
+    /// The file, and for a member of an archive the members after `!`
+    /// (`dist/app.jar!BOOT-INF/classes/application.properties`).
     pub path: String,
     pub line: u64,
     pub column: u64,
@@ -58,6 +60,14 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     /// What Stripe said about the key; set only by `--verify`.
     pub verification: Option<Verification>,
+    /// The decoding steps between the file (or member) and the key, outermost first:
+    /// `["base64"]`, `["base64", "base64", "gzip"]`, `["gzip"]` for a `.gz` file. Empty for a key
+    /// written as it is.
+    pub encoding: Vec<&'static str>,
+    /// Set when `line` and `column` are not in the file's own bytes but in content expanded from
+    /// it: `path[i..]` is the member chain (`!a/b.txt!c.env`), empty for a compressed file read
+    /// as a whole (`app.log.gz`).
+    pub member_at: Option<usize>,
 }
 
 impl Finding {
@@ -81,14 +91,88 @@ impl Finding {
     /// The kind's steps inside the place's steps (see `remediation`), changed by what Stripe said
     /// about the key under `--verify`: one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
-        crate::rules::remediation::verified_steps(
+        let mut steps = crate::rules::remediation::verified_steps(
             rules,
             self.rule,
             self.variant,
             self.place,
             self.public_example,
             self.verification.as_ref().map(|v| v.status),
-        )
+        );
+        if !self.public_example {
+            steps.extend(crate::rules::remediation::where_written(
+                !self.member_chain().is_empty(),
+                self.outer_path(),
+                &self.encoding,
+            ));
+        }
+        steps
+    }
+
+    /// The file in the repository or tree that holds the key: `path` without its member chain.
+    pub fn outer_path(&self) -> &str {
+        &self.path[..self
+            .member_at
+            .unwrap_or(self.path.len())
+            .min(self.path.len())]
+    }
+
+    /// The member chain after the outer file (`!a/b.txt`), empty when there is none.
+    pub fn member_chain(&self) -> &str {
+        &self.path[self.outer_path().len()..]
+    }
+
+    /// Whether `line` is a line of the outer file's own bytes (plain, or where an encoded run
+    /// starts), so a line diff of that file can place it.
+    pub fn line_in_outer_file(&self) -> bool {
+        self.member_at.is_none()
+    }
+
+    /// The decoding steps in words, outermost first (`base64 → gzip`), when there are any.
+    pub fn encoding_chain(&self) -> Option<String> {
+        (!self.encoding.is_empty()).then(|| self.encoding.join(" → "))
+    }
+
+    /// Where the key is beyond the outer file, in words, for reports that can only point at
+    /// the outer file (SARIF, annotations): `in member a/b.txt at line 2, column 5, encoded as
+    /// base64`. None for a key written as it is in the file.
+    pub fn inside(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.member_at.is_some() {
+            let chain = self.member_chain().trim_start_matches('!');
+            if chain.is_empty() {
+                parts.push(format!(
+                    "at line {}, column {} of its decompressed content",
+                    self.line, self.column
+                ));
+            } else {
+                parts.push(format!(
+                    "in member {chain} at line {}, column {}",
+                    self.line, self.column
+                ));
+            }
+        }
+        if let Some(chain) = self.encoding_chain() {
+            parts.push(format!("encoded as {chain}"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// Line and column in the outer file: the finding's own, or the file's start when they
+    /// are in a member or in decompressed content.
+    pub fn outer_line_column(&self) -> (u64, u64) {
+        if self.line_in_outer_file() {
+            (self.line, self.column)
+        } else {
+            (1, 1)
+        }
+    }
+
+    /// Renames the outer file, keeping the member chain (history learns a blob's path late).
+    pub fn set_outer_path(&mut self, outer: &str) {
+        let chain = self.member_chain().to_string();
+        self.member_at = self.member_at.map(|_| outer.len());
+        self.path = format!("{outer}{chain}");
     }
 
     /// What holds the key, as reports name it: the path, or for a message (which has no path)

@@ -18,7 +18,9 @@ pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
         .workdir()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let cx = RunContext::new(&args.common, &root, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone()).map_err(Error::Usage)?;
+    let matcher = Matcher::new(cx.config.rules.clone())
+        .map_err(Error::Usage)?
+        .with_limits(cx.config.limits);
     let opts = history::Options {
         revs: &args.revs,
         since_commit: args.since_commit.as_deref(),

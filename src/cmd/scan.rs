@@ -40,7 +40,9 @@ pub(crate) fn walk_paths(
     config: &Config,
     diag: &Diagnostics,
 ) -> Result<Outcome, Error> {
-    let matcher = Matcher::new(config.rules.clone()).map_err(Error::Usage)?;
+    let matcher = Matcher::new(config.rules.clone())
+        .map_err(Error::Usage)?
+        .with_limits(config.limits);
     let opts = walk::WalkOptions {
         no_ignore: args.no_ignore,
         follow_links: args.follow,

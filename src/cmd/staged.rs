@@ -26,7 +26,9 @@ pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
         Error::Fatal("staged: the repository is bare: there is no index to scan".into())
     })?;
     let cx = RunContext::new(&args.common, &workdir, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone()).map_err(Error::Usage)?;
+    let matcher = Matcher::new(cx.config.rules.clone())
+        .map_err(Error::Usage)?
+        .with_limits(cx.config.limits);
     let threads = cx.threads();
     let outcome = if framework_outside_commit(&args) {
         let opts = walk::WalkOptions {

@@ -3,12 +3,16 @@
 //! bounded whatever the file or line length.
 
 use crate::diagnostics::Diagnostics;
+use crate::engine::container::Archive;
+use crate::engine::decode::compressed::Compression;
 use crate::engine::decode::{self, Encoding, Utf16Reader};
-use crate::engine::matcher::{Hit, Matcher, CONTEXT_BYTES};
+use crate::engine::expand::{keep_owned, Expander, Level, Note};
+use crate::engine::limits::{Budget, Limits};
+use crate::engine::lines::Lines;
+use crate::engine::matcher::{Candidate, Hit, Matcher};
 use crate::error::{describe_io, Error};
 use crate::finding::Finding;
 use crate::rules::Place;
-use crate::secret::Secret;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
@@ -22,10 +26,15 @@ const NOT_REGULAR: &str = "not a regular file (FIFO, socket or device), skipped"
 
 pub struct Scanner<'m> {
     matcher: &'m Matcher,
+    expander: Expander<'m>,
     buf: Vec<u8>,
     hits: Vec<Hit>,
+    cands: Vec<Candidate>,
     max_file_size: u64,
     chunk: usize,
+    /// Look for UTF-16 text inside the bytes (off for the raw view of a UTF-16 input, which is
+    /// decoded as a whole).
+    utf16_runs: bool,
 }
 
 /// Where the bytes came from, copied into every finding.
@@ -39,10 +48,13 @@ impl<'m> Scanner<'m> {
     pub fn new(matcher: &'m Matcher, max_file_size: u64) -> Scanner<'m> {
         Scanner {
             matcher,
+            expander: Expander::new(matcher),
             buf: Vec::new(),
             hits: Vec::new(),
+            cands: Vec::new(),
             max_file_size,
             chunk: CHUNK,
+            utf16_runs: true,
         }
     }
 
@@ -60,6 +72,12 @@ impl<'m> Scanner<'m> {
     pub fn with_chunk(mut self, chunk: usize) -> Scanner<'m> {
         self.chunk = chunk.max(1);
         self
+    }
+
+    /// What the last inputs held that was not read (an encrypted member, a limit hit), as
+    /// (what, why): the caller reports them. `scan_file` reports its own.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.expander.notes)
     }
 
     /// Scans one file from disk. Returns the bytes read, or None when it was skipped or failed
@@ -135,6 +153,7 @@ impl<'m> Scanner<'m> {
         let n = match self.scan_filled(&mut rest, len, eof, origin, out) {
             Ok(n) => n,
             Err(e) => {
+                self.expander.notes.clear();
                 diag.error(&Error::input(origin.path, describe_io(&e)));
                 return None;
             }
@@ -160,6 +179,9 @@ impl<'m> Scanner<'m> {
                 diag.error(&Error::input(origin.path, cause));
             }
         }
+        for (what, why) in self.take_notes() {
+            diag.note(&what, &why);
+        }
         Some(n)
     }
 
@@ -178,17 +200,15 @@ impl<'m> Scanner<'m> {
     /// Scans a blob already in memory (git objects). Finds what `scan_reader` finds on the same
     /// bytes, in the same order.
     pub fn scan_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
-        match decode::detect(data) {
-            Encoding::Bytes { bom } => self.scan_slice(data, bom, origin, out),
-            Encoding::Utf16 { big_endian, bom } => {
-                // Reading from a slice cannot fail.
-                let _ = self.scan_plain(Utf16Reader::new(data, big_endian, bom), origin, out);
-                self.scan_slice(data, 0, origin, out);
-            }
-        }
+        let mut budget = Budget::new(self.matcher.limits());
+        self.expander.reset();
+        let level = Level::top(origin.path, origin.place);
+        self.expander.blob(data, &level, &mut budget, out);
     }
 
-    /// `self.buf[..len]` holds the first bytes of the input; `reader` has the rest.
+    /// `self.buf[..len]` holds the first bytes of the input; `reader` has the rest. An input
+    /// that fits in the buffer, or an archive or compressed file (whose members need all of it),
+    /// is scanned in memory; anything else is streamed.
     fn scan_filled<R: Read>(
         &mut self,
         mut reader: R,
@@ -197,11 +217,55 @@ impl<'m> Scanner<'m> {
         origin: Origin<'_>,
         out: &mut Vec<Finding>,
     ) -> io::Result<u64> {
+        let mut budget = Budget::new(self.matcher.limits());
+        self.expander.reset();
+        let level = Level::top(origin.path, origin.place);
+        if eof {
+            let buf = std::mem::take(&mut self.buf);
+            self.expander.blob(&buf[..len], &level, &mut budget, out);
+            self.buf = buf;
+            return Ok(len as u64);
+        }
+        let head = &self.buf[..len];
+        if Archive::sniff(head).is_some() || Compression::sniff(head).is_some() {
+            let cap = budget.limits.expanded_bytes;
+            let mut all = head.to_vec();
+            (&mut reader)
+                .take(cap.saturating_sub(len as u64).saturating_add(1))
+                .read_to_end(&mut all)?;
+            if all.len() as u64 <= cap {
+                self.expander.blob(&all, &level, &mut budget, out);
+                return Ok(all.len() as u64);
+            }
+            self.expander.notes.push((
+                origin.path.to_string(),
+                format!(
+                    "an archive or compressed file larger than the expanded-bytes limit: only its raw bytes were scanned; {}",
+                    Limits::advice("expanded_bytes", cap)
+                ),
+            ));
+            let rest = io::Cursor::new(all.split_off(len)).chain(reader);
+            return self.stream_detected(rest, len, &level, &mut budget, out);
+        }
+        self.stream_detected(reader, len, &level, &mut budget, out)
+    }
+
+    /// Streams an input too large for the buffer, decoding it first if it is UTF-16.
+    fn stream_detected<R: Read>(
+        &mut self,
+        mut reader: R,
+        len: usize,
+        level: &Level<'_>,
+        budget: &mut Budget,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<u64> {
         match decode::detect(&self.buf[..len]) {
-            Encoding::Bytes { bom } => self.stream(&mut reader, len, eof, bom, origin, out),
+            Encoding::Bytes { bom } => {
+                self.stream(&mut reader, len, false, bom, level, budget, out)
+            }
             Encoding::Utf16 { big_endian, bom } => {
                 let head = io::Cursor::new(self.buf[..len].to_vec());
-                self.scan_utf16(head.chain(reader), big_endian, bom, origin, out)
+                self.scan_utf16(head.chain(reader), big_endian, bom, level, out)
             }
         }
     }
@@ -215,26 +279,36 @@ impl<'m> Scanner<'m> {
         source: R,
         big_endian: bool,
         bom: bool,
-        origin: Origin<'_>,
+        level: &Level<'_>,
         out: &mut Vec<Finding>,
     ) -> io::Result<u64> {
         let (tx, rx) = mpsc::sync_channel(4);
         let (matcher, chunk) = (self.matcher, self.chunk);
+        let level = *level;
         std::thread::scope(|s| {
             let raw = s.spawn(move || {
                 let mut scanner = Scanner::new(matcher, 0).with_chunk(chunk);
+                scanner.utf16_runs = false;
                 let mut found = Vec::new();
-                let n = scanner.scan_plain(Received::new(rx), origin, &mut found);
-                (n, found)
+                let mut budget = Budget::new(matcher.limits());
+                let n = scanner.scan_plain(Received::new(rx), &level, &mut budget, &mut found);
+                (n, found, scanner.take_notes())
             });
             let tee = Tee { inner: source, tx };
-            let decoded = self.scan_plain(Utf16Reader::new(tee, big_endian, bom), origin, out);
-            let (raw_read, found) = match raw.join() {
+            let mut budget = Budget::new(matcher.limits());
+            let decoded = self.scan_plain(
+                Utf16Reader::new(tee, big_endian, bom),
+                &level,
+                &mut budget,
+                out,
+            );
+            let (raw_read, found, notes) = match raw.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
             decoded?;
             out.extend(found);
+            self.expander.notes.extend(notes);
             raw_read
         })
     }
@@ -243,69 +317,88 @@ impl<'m> Scanner<'m> {
     fn scan_plain<R: Read>(
         &mut self,
         mut reader: R,
-        origin: Origin<'_>,
+        level: &Level<'_>,
+        budget: &mut Budget,
         out: &mut Vec<Finding>,
     ) -> io::Result<u64> {
         self.prepare();
         let (len, eof) = fill(&mut reader, &mut self.buf, 0)?;
-        self.stream(&mut reader, len, eof, 0, origin, out)
-    }
-
-    fn scan_slice(&mut self, data: &[u8], from: usize, origin: Origin<'_>, out: &mut Vec<Finding>) {
-        let mut lines = Lines::new(from);
-        self.hits.clear();
-        self.matcher.find(data, from, data.len(), &mut self.hits);
-        for i in 0..self.hits.len() {
-            let hit = self.hits[i];
-            out.push(self.finding(data, &hit, &mut lines, origin));
-        }
+        self.stream(&mut reader, len, eof, 0, level, budget, out)
     }
 
     /// The buffer holds, in order: context kept from the previous step, the region scanned in this
     /// step, and the lookahead a key starting in that region may need.
     fn prepare(&mut self) {
-        let want = CONTEXT_BYTES + self.chunk + self.matcher.lookahead();
+        let want = self.matcher.keep_before() + self.chunk + self.matcher.lookahead();
         if self.buf.len() != want {
             self.buf = vec![0; want];
         }
     }
 
     /// The streaming loop: `self.buf[..len]` holds the first bytes already read. Finds exactly what
-    /// `Matcher::find` finds over the whole input at once.
+    /// `Matcher::find` finds over the whole input at once, and what the encoded text in it holds.
+    #[allow(clippy::too_many_arguments)]
     fn stream<R: Read>(
         &mut self,
         reader: &mut R,
         mut len: usize,
         mut eof: bool,
         bom: usize,
-        origin: Origin<'_>,
+        level: &Level<'_>,
+        budget: &mut Budget,
         out: &mut Vec<Finding>,
     ) -> io::Result<u64> {
         let lookahead = self.matcher.lookahead();
+        let keep = self.matcher.keep_before();
         let mut total = len as u64;
         let mut from = bom;
         let mut lines = Lines::new(bom);
         loop {
             // Not at the end, `fill` has filled the buffer, which is longer than the lookahead
-            // plus CONTEXT_BYTES: every step moves on by at least one byte.
+            // plus what is kept: every step moves on by at least one byte.
             let until = if eof { len } else { len - lookahead };
             self.hits.clear();
+            self.cands.clear();
             if from < until {
-                self.matcher
-                    .find(&self.buf[..len], from, until, &mut self.hits);
+                self.matcher.find_all(
+                    &self.buf[..len],
+                    from,
+                    until,
+                    &mut self.hits,
+                    &mut self.cands,
+                );
             }
             let mut resume = until;
-            for i in 0..self.hits.len() {
-                let hit = self.hits[i];
-                resume = resume.max(hit.end);
-                let f = self.finding(&self.buf[..len], &hit, &mut lines, origin);
-                out.push(f);
+            for h in &self.hits {
+                resume = resume.max(h.end);
+            }
+            let placed = if self.cands.is_empty() {
+                Vec::new()
+            } else {
+                self.expander.candidates(
+                    &self.buf[..len],
+                    until,
+                    &self.cands,
+                    level,
+                    budget,
+                    self.utf16_runs,
+                )
+            };
+            if !self.hits.is_empty() || !placed.is_empty() {
+                let found = self.expander.locate_all(
+                    &self.buf[..len],
+                    &self.hits,
+                    placed,
+                    &mut lines,
+                    level,
+                );
+                keep_owned(found, from, until, out);
             }
             if eof {
                 return Ok(total);
             }
-            // Keep some bytes before the next region as left edge and context.
-            let keep_from = until - CONTEXT_BYTES;
+            // Keep some bytes before the next region as left edge, context and encoded window.
+            let keep_from = until - keep;
             lines.rebase(&self.buf[..len], keep_from);
             self.buf.copy_within(keep_from..len, 0);
             len -= keep_from;
@@ -316,26 +409,6 @@ impl<'m> Scanner<'m> {
             len = l;
             eof = e;
             total += (len - before) as u64;
-        }
-    }
-
-    fn finding(&self, buf: &[u8], hit: &Hit, lines: &mut Lines, origin: Origin<'_>) -> Finding {
-        let (line, column) = lines.locate(buf, hit.start);
-        let rules = self.matcher.rules();
-        let prefix_len = rules.rules[hit.rule].variants[hit.variant].prefix.len();
-        Finding {
-            rule: hit.rule,
-            variant: hit.variant,
-            path: origin.path.to_string(),
-            line,
-            column,
-            secret: Secret::new(buf[hit.start..hit.end].to_vec(), prefix_len),
-            confidence: hit.confidence,
-            public_example: hit.public_example,
-            inline_allowed: hit.inline_allowed,
-            place: origin.place,
-            commit: None,
-            verification: None,
         }
     }
 }
@@ -428,61 +501,4 @@ impl Read for Received {
         self.pos += n;
         Ok(n)
     }
-}
-
-/// Line and column bookkeeping for a buffer that slides over the input. Lines are counted lazily,
-/// only up to the hits (and up to the point where the buffer slides), so a file with no key pays
-/// nothing here unless it is larger than one buffer.
-struct Lines {
-    /// Position in the buffer up to which lines are counted.
-    cursor: usize,
-    /// 1-based line holding `cursor`.
-    line: u64,
-    /// Characters between the start of that line and `cursor`.
-    col: u64,
-}
-
-impl Lines {
-    /// Counting starts at `start`, after any BOM, which is not a character of the line.
-    fn new(start: usize) -> Lines {
-        Lines {
-            cursor: start,
-            line: 1,
-            col: 0,
-        }
-    }
-
-    fn advance(&mut self, buf: &[u8], to: usize) {
-        if to <= self.cursor {
-            return;
-        }
-        let seg = &buf[self.cursor..to];
-        match memchr::memrchr(b'\n', seg) {
-            Some(last) => {
-                self.line += memchr::memchr_iter(b'\n', seg).count() as u64;
-                self.col = chars(&seg[last + 1..]) as u64;
-            }
-            None => self.col += chars(seg) as u64,
-        }
-        self.cursor = to;
-    }
-
-    /// 1-based line and column (in characters) of byte `pos`; calls come in increasing order.
-    fn locate(&mut self, buf: &[u8], pos: usize) -> (u64, u64) {
-        self.advance(buf, pos);
-        (self.line, self.col + 1)
-    }
-
-    /// The buffer is about to drop its first `d` bytes. The cursor may already be past them (a
-    /// hit in the kept context).
-    fn rebase(&mut self, buf: &[u8], d: usize) {
-        self.advance(buf, d);
-        self.cursor -= d;
-    }
-}
-
-/// Characters in UTF-8 (continuation bytes do not start one); for invalid UTF-8 this is close to
-/// what a lossy decoder shows.
-fn chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }

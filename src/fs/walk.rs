@@ -198,7 +198,11 @@ fn scan_stdin(
     };
     let mut stdin = std::io::stdin().lock();
     let mut limited = (&mut stdin).take(limit);
-    match scanner.scan_reader(&mut limited, origin, &mut found) {
+    let scanned = scanner.scan_reader(&mut limited, origin, &mut found);
+    for (what, why) in scanner.take_notes() {
+        diag.note(&what, &why);
+    }
+    match scanned {
         Ok(n) => {
             if limited.limit() == 0 && stdin.fill_buf().is_ok_and(|b| !b.is_empty()) {
                 diag.error(&Error::input(

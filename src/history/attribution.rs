@@ -111,7 +111,7 @@ impl Attribution<'_> {
                 .clone();
             for i in intro.at {
                 let mut f = self.found[&intro.record.blob][i].clone();
-                f.path = path.to_string();
+                f.set_outer_path(path);
                 f.place = if not_pushed.contains(&oid) {
                     Place::Committed
                 } else {

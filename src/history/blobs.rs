@@ -32,6 +32,9 @@ pub struct Scanned {
     pub stats: Stats,
     /// Git LFS pointers: the file's content lives on an LFS server, not in git.
     pub lfs_pointers: Vec<Oid>,
+    /// What a blob held that was not read (an encrypted member, a limit hit): the blob, the
+    /// member chain inside it (empty for the blob itself) and why.
+    pub notes: Vec<(Oid, String, String)>,
 }
 
 impl Scanned {
@@ -40,6 +43,7 @@ impl Scanned {
         self.stats.files += other.stats.files;
         self.stats.bytes += other.stats.bytes;
         self.lfs_pointers.extend(other.lfs_pointers);
+        self.notes.extend(other.notes);
     }
 }
 
@@ -362,6 +366,9 @@ fn scan_blob(
         place: Place::History,
     };
     scanner.scan_bytes(data, origin, found);
+    for (what, why) in scanner.take_notes() {
+        out.notes.push((oid, what, why));
+    }
     if !found.is_empty() {
         out.with_findings.push(BlobFindings {
             blob: oid,
@@ -426,6 +433,7 @@ pub fn scan_one(repo: &git2::Repository, oid: Oid, matcher: &Matcher) -> Option<
         path: "",
         place: Place::History,
     };
+    // Its notes were given when the scan read it (or it is a version outside the range).
     Scanner::new(matcher, 0).scan_bytes(obj.data(), origin, &mut found);
     Some(found)
 }

@@ -148,6 +148,20 @@ pub fn scan(
             &format!("Git LFS pointer{more}: the file's content is stored outside git and was not scanned; scan a checkout after `git lfs pull`"),
         );
     }
+    if !scanned.notes.is_empty() {
+        // Notes name a blob by a path it was committed at (its first, in commit order).
+        let mut named: HashMap<Oid, &str> = HashMap::new();
+        for r in &walked.records {
+            named.entry(r.blob).or_insert(r.path.as_str());
+        }
+        for (blob, chain, why) in &scanned.notes {
+            let what = match named.get(blob) {
+                Some(path) => format!("{path}{chain} (blob {})", short_id(blob)),
+                None => format!("blob {blob}{chain}"),
+            };
+            diag.note(&what, why);
+        }
+    }
     let attribution = Attribution {
         repo,
         matcher,
@@ -173,6 +187,10 @@ pub fn scan(
         stats: scanned.stats,
         commits: Some(selected.len() as u64),
     })
+}
+
+fn short_id(id: &Oid) -> String {
+    id.to_string().chars().take(12).collect()
 }
 
 fn short_list(ids: &[String]) -> String {

@@ -1,6 +1,7 @@
 //! `.stripe-scan.toml`: extra rules, what to allow, and the failing severity. Unknown keys are
 //! errors, so a typo never silently turns a check off.
 
+use crate::engine::limits::Limits;
 use crate::error::Error;
 use crate::policy::allow::Allow;
 use crate::rules::{parse_toml, RuleSet, RuleSpec};
@@ -21,6 +22,9 @@ struct ConfigFile {
     allow: AllowSpec,
     #[serde(default)]
     rule: Vec<RuleSpec>,
+    /// How far archives, compressed files and encodings may expand (see `engine::limits`).
+    #[serde(default)]
+    limits: Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +43,7 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     /// `baseline = "…"` from the config, resolved against the config file's folder.
     pub baseline: Option<PathBuf>,
+    pub limits: Limits,
 }
 
 /// Loads `explicit` (which must exist) or `<root>/.stripe-scan.toml` (if it exists).
@@ -57,6 +62,7 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Config, Error> {
             allow: Allow::default(),
             fail_on: None,
             baseline: None,
+            limits: Limits::default(),
         });
     };
     let name = path.display().to_string();
@@ -75,5 +81,6 @@ pub fn load(explicit: Option<&Path>, root: &Path) -> Result<Config, Error> {
         allow,
         fail_on: file.fail_on,
         baseline,
+        limits: file.limits,
     })
 }

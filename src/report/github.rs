@@ -43,17 +43,21 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let severity = f.severity(rules);
     let mut props = Vec::new();
     // stdin has no file to point at, and a commit or tag message no file at all: the annotation
-    // then stands on the run, with the message naming where the key is.
+    // then stands on the run, with the message naming where the key is; a member's key points at
+    // its archive.
     if !f.place.is_message() {
         if f.path != "-" {
-            props.push(format!("file={}", escape_property(&f.path)));
+            props.push(format!("file={}", escape_property(f.outer_path())));
         }
-        props.push(format!("line={}", f.line));
-        props.push(format!("col={}", f.column));
-        props.push(format!(
-            "endColumn={}",
-            f.column + f.secret.as_bytes().len() as u64
-        ));
+        let (line, column) = f.outer_line_column();
+        props.push(format!("line={line}"));
+        props.push(format!("col={column}"));
+        if f.line_in_outer_file() {
+            props.push(format!(
+                "endColumn={}",
+                column + f.secret.as_bytes().len() as u64
+            ));
+        }
     }
     let verdict = status(f)
         .map(|s| format!(", {}", s.words()))
@@ -68,6 +72,9 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
         f.location(),
         f.place.describe()
     );
+    if let Some(chain) = f.encoding_chain() {
+        msg.push_str(&format!(" (encoded as {chain})"));
+    }
     if let Some(c) = f.introduced_in() {
         msg.push_str(&format!("; introduced in {c}"));
     }
@@ -143,8 +150,8 @@ impl Links {
             self.server,
             self.repository,
             commit,
-            super::sarif::uri_of(&f.path),
-            f.line
+            super::sarif::uri_of(f.outer_path()),
+            f.outer_line_column().0
         ))
     }
 }

@@ -26,6 +26,9 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
         "commit": f.commit.as_ref().map(|c| c.id.clone()),
         "remediation": f.remediation(rules),
     });
+    if !f.encoding.is_empty() {
+        v["encoding"] = json!(f.encoding);
+    }
     if let Some(c) = &f.commit {
         v["author"] = json!(c.author);
         v["date"] = json!(c.date);

@@ -306,6 +306,9 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
     if f.place.is_message() {
         message.push_str(&format!(" ({})", f.location()));
     }
+    if let Some(inside) = f.inside() {
+        message.push_str(&format!(", {inside}"));
+    }
     if let Some(c) = f.introduced_in() {
         message.push_str(&format!(": introduced in {c}"));
     }
@@ -332,6 +335,15 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "secret_redacted": f.secret.redacted(),
         "fingerprint": f.secret.fingerprint(),
     });
+    if f.member_at.is_some() {
+        props["path"] = json!(f.path);
+        props["member"] = json!(f.member_chain().trim_start_matches('!'));
+        props["member_line"] = json!(f.line);
+        props["member_column"] = json!(f.column);
+    }
+    if !f.encoding.is_empty() {
+        props["encoding"] = json!(f.encoding);
+    }
     if let Some(c) = &f.commit {
         props["commit"] = json!(c.id);
         props["author"] = json!(c.author);
@@ -381,8 +393,14 @@ fn location(f: &Finding) -> Value {
             }],
         });
     }
-    let end_column = f.column + f.secret.as_bytes().len() as u64;
-    let mut artifact = json!({ "uri": uri_of(&f.path) });
+    // Code scanning needs a file of the repository: a member's key points at its archive.
+    let (line, column) = f.outer_line_column();
+    let end_column = if f.member_at.is_some() {
+        column + 1
+    } else {
+        column + f.secret.as_bytes().len() as u64
+    };
+    let mut artifact = json!({ "uri": uri_of(f.outer_path()) });
     if !f.path.starts_with('/') {
         artifact["uriBaseId"] = json!("%SRCROOT%");
     }
@@ -390,10 +408,10 @@ fn location(f: &Finding) -> Value {
         "physicalLocation": {
             "artifactLocation": artifact,
             "region": {
-                "startLine": f.line.max(1),
-                "startColumn": f.column.max(1),
-                "endLine": f.line.max(1),
-                "endColumn": end_column.max(f.column.max(1) + 1),
+                "startLine": line.max(1),
+                "startColumn": column.max(1),
+                "endLine": line.max(1),
+                "endColumn": end_column.max(column.max(1) + 1),
             },
         },
     })

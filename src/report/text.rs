@@ -58,10 +58,14 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 variant.label.clone()
             };
             let indent = if style.quiet { "" } else { "  " };
+            let mut at = printable(&f.location()).to_string();
+            if let Some(chain) = f.encoding_chain() {
+                at.push_str(&format!(" (encoded as {chain})"));
+            }
             writeln!(
                 out,
                 "{indent}{}: {label} {key} [{}]",
-                paint("1", &printable(&f.location())),
+                paint("1", &at),
                 paint(severity_color(severity), severity.as_str()),
             )?;
             if style.quiet {

@@ -60,6 +60,25 @@ pub fn verified_steps(
     }
 }
 
+/// The steps a key's container or encoding adds: a key inside an archive was built into an
+/// artifact, and one base64-encoded in a YAML or JSON manifest is most likely a Kubernetes or
+/// Helm Secret, so it was in a cluster too.
+pub fn where_written(in_member: bool, outer: &str, encoding: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    if in_member {
+        out.push(format!(
+            "The key is inside the artifact {outer}: rebuild it without the key, and treat every published copy (package registries, releases, CI caches, container images) as leaked."
+        ));
+    }
+    let manifest = [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| outer.to_ascii_lowercase().ends_with(ext));
+    if manifest && encoding.first() == Some(&"base64") {
+        out.push("If this is a Kubernetes or Helm Secret, the key was also in the cluster: after rotating, replace the Secret there (and old Helm release revisions, which keep earlier values).".to_string());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -274,7 +274,7 @@ fn scan(
     if pending.is_empty() {
         return (Vec::new(), stats);
     }
-    (keep_added(repo, changes, pending, diag), stats)
+    (keep_added(repo, changes, pending, matcher, diag), stats)
 }
 
 fn scan_blob<'c>(
@@ -307,6 +307,9 @@ fn scan_blob<'c>(
         place: Place::Staged,
     };
     scanner.scan_bytes(blob.content(), origin, &mut findings);
+    for (what, why) in scanner.take_notes() {
+        diag.note(&what, &why);
+    }
     (!findings.is_empty()).then_some(Pending { change, findings })
 }
 
@@ -356,11 +359,14 @@ fn scan_parallel<'c>(
 }
 
 /// Keeps the findings on lines the commit adds: all of a new file's, and for a modified or
-/// renamed one those on lines its diff marks `+`.
+/// renamed one those on lines its diff marks `+`. A key inside an archive member, a compressed
+/// file or an encoding has no line of the file to diff: it is kept unless the old blob held the
+/// same key at the same member and encoding.
 fn keep_added(
     repo: &Repository,
     changes: &Changes,
     pending: Vec<Pending<'_>>,
+    matcher: &Matcher,
     diag: &Diagnostics,
 ) -> Vec<Finding> {
     let mut base: Vec<Option<Oid>> = pending.iter().map(|p| p.change.old).collect();
@@ -380,10 +386,25 @@ fn keep_added(
         if base == p.change.oid {
             continue;
         }
+        let (plain, expanded): (Vec<Finding>, Vec<Finding>) = p
+            .findings
+            .into_iter()
+            .partition(|f| f.encoding.is_empty() && f.line_in_outer_file());
+        if !expanded.is_empty() {
+            let old = old_expanded_keys(repo, base, &display(&p.change.path), matcher);
+            kept.extend(
+                expanded
+                    .into_iter()
+                    .filter(|f| !old.contains(&expanded_key(f))),
+            );
+        }
+        if plain.is_empty() {
+            continue;
+        }
         let added = read_pair(repo, base, p.change.oid)
             .and_then(|(old, new)| line_diff(old.content(), new.content()));
         match added {
-            Ok(d) => kept.extend(p.findings.into_iter().filter(|f| d.is_added(f.line))),
+            Ok(d) => kept.extend(plain.into_iter().filter(|f| d.is_added(f.line))),
             Err(e) => {
                 // Reporting every key is the safe side of not knowing which lines are new.
                 diag.error(&Error::input(
@@ -393,11 +414,45 @@ fn keep_added(
                         crate::git::errors::cause(&e)
                     ),
                 ));
-                kept.extend(p.findings);
+                kept.extend(plain);
             }
         }
     }
     kept
+}
+
+type ExpandedKey = (String, crate::secret::Secret, Vec<&'static str>);
+
+fn expanded_key(f: &Finding) -> ExpandedKey {
+    (
+        f.member_chain().to_string(),
+        f.secret.clone(),
+        f.encoding.clone(),
+    )
+}
+
+/// The keys HEAD's blob held inside members and encodings (an unreadable blob holds none: its
+/// keys are then all reported).
+fn old_expanded_keys(
+    repo: &Repository,
+    blob: Oid,
+    path: &str,
+    matcher: &Matcher,
+) -> std::collections::HashSet<ExpandedKey> {
+    let Ok(blob) = repo.find_blob(blob) else {
+        return Default::default();
+    };
+    let mut found = Vec::new();
+    let origin = Origin {
+        path,
+        place: Place::Staged,
+    };
+    Scanner::new(matcher, 0).scan_bytes(blob.content(), origin, &mut found);
+    found
+        .iter()
+        .filter(|f| !(f.encoding.is_empty() && f.line_in_outer_file()))
+        .map(expanded_key)
+        .collect()
 }
 
 #[cfg(test)]

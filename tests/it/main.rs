@@ -3,6 +3,9 @@
 //! into this repository.
 
 mod action;
+mod containers;
+mod context;
+mod encodings;
 #[cfg(unix)]
 mod githostile;
 mod history;
@@ -10,8 +13,10 @@ mod hooks;
 #[cfg(unix)]
 mod hostile;
 mod install;
+mod pack;
 mod pre_receive;
 mod props;
+mod props_layers;
 mod release;
 mod repo_policy;
 mod reports;

@@ -561,6 +561,8 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             tag: None,
         }),
         verification: None,
+        encoding: Vec::new(),
+        member_at: None,
     };
     // Debug output (logs, panics) shows the redacted key only.
     let debug = format!("{finding:?}");

@@ -5,6 +5,8 @@
 pub mod checks;
 mod prefixes;
 
+use crate::engine::decode::{self, Encoded};
+use crate::engine::limits::Limits;
 use crate::rules::{Rule, RuleSet};
 use crate::secret::fingerprint_of;
 use crate::severity::Confidence;
@@ -29,12 +31,22 @@ pub struct Hit {
     pub inline_allowed: bool,
 }
 
+/// A hit of an encoded form of a literal: where, and how to decode around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub at: usize,
+    pub kind: Encoded,
+}
+
 pub struct Matcher {
     rules: Arc<RuleSet>,
     prefixes: Prefixes,
     /// Pattern id → (rule index, variant index, prefix is all word bytes).
     targets: Vec<(usize, usize, bool)>,
     longest_key: usize,
+    /// Extra literal number → what its hit stands for.
+    encoded: Vec<Encoded>,
+    limits: Limits,
 }
 
 impl Matcher {
@@ -56,13 +68,33 @@ impl Matcher {
                 longest_key = longest_key.max(v.prefix.len() + rule.max_len);
             }
         }
+        let (extra, encoded) = encoded_literals(&rules, &prefixes);
+        let margin = encoded_margin(longest_key);
         Ok(Matcher {
-            rules,
             // A gate may be inside the key or among the context words around it.
-            prefixes: Prefixes::new(&prefixes, &gates, longest_key + CONTEXT_BYTES + 1)?,
+            prefixes: Prefixes::with_extra(
+                &prefixes,
+                &gates,
+                longest_key + CONTEXT_BYTES + 1,
+                &extra,
+                margin,
+            )?,
+            rules,
             targets,
             longest_key,
+            encoded,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same matcher with other expansion limits (`[limits]` in the config).
+    pub fn with_limits(mut self, limits: Limits) -> Matcher {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -70,18 +102,69 @@ impl Matcher {
     }
 
     /// Bytes a streaming caller must keep after the scanned region so that a key starting inside it
-    /// is seen whole, with its trailing context.
+    /// is seen whole, with its trailing context, in plain text and in its encoded forms (whose
+    /// literal may lie up to a margin past the region, with a window as wide after it).
     pub fn lookahead(&self) -> usize {
-        self.longest_key + 1 + CONTEXT_BYTES
+        (self.longest_key + 1 + CONTEXT_BYTES).max(2 * self.encoded_margin() + 8)
+    }
+
+    /// Bytes a streaming caller must keep before the scanned region: context for plain keys,
+    /// and the window an encoded key's decoding reads before its literal.
+    pub fn keep_before(&self) -> usize {
+        CONTEXT_BYTES.max(self.encoded_margin() + 8)
+    }
+
+    /// How far around the hit of an encoded literal its key and context can be, in encoded bytes
+    /// (UTF-16 takes two per character, base64 four per three).
+    pub fn encoded_margin(&self) -> usize {
+        encoded_margin(self.longest_key)
+    }
+
+    /// Appends to `out` every key that starts in `hay[from..until]`, and to `encoded` every hit of
+    /// an encoded literal from `from` to `encoded_margin()` past `until` (a key starting before
+    /// `until` may show its literal after it). The rest is as `find`.
+    pub fn find_all(
+        &self,
+        hay: &[u8],
+        from: usize,
+        until: usize,
+        out: &mut Vec<Hit>,
+        encoded: &mut Vec<Candidate>,
+    ) {
+        let mut found = Vec::new();
+        let mut extra = Vec::new();
+        self.prefixes
+            .all_and_extra(hay, from, until, &mut found, &mut extra);
+        encoded.clear();
+        encoded.extend(extra.into_iter().map(|(at, n)| Candidate {
+            at,
+            kind: self.encoded[n],
+        }));
+        self.confirm_all(hay, from, found, out);
     }
 
     /// Appends to `out` every key that starts in `hay[from..until]`. Bytes outside that range are
     /// only read as edges and context; `hay` must extend `lookahead()` past `until` unless it ends
     /// where the input ends.
     pub fn find(&self, hay: &[u8], from: usize, until: usize, out: &mut Vec<Hit>) {
-        let mut pos = from;
         let mut found = Vec::new();
         self.prefixes.all(hay, from, until, &mut found);
+        self.confirm_all(hay, from, found, out);
+    }
+
+    /// Whether the line holding `pos` carries the `stripe-scan:allow` marker.
+    pub fn line_allows(&self, hay: &[u8], pos: usize) -> bool {
+        surroundings(hay, pos, pos.min(hay.len()), false).0
+    }
+
+    fn confirm_all(
+        &self,
+        hay: &[u8],
+        from: usize,
+        found: Vec<(usize, usize, usize)>,
+        out: &mut Vec<Hit>,
+    ) {
+        let mut pos = from;
         for (start, end, pattern) in found {
             if start < pos {
                 continue;
@@ -155,10 +238,21 @@ impl Matcher {
             !rule.context.is_empty() || !rule.exclude_context.is_empty(),
         );
         if let Some(near) = near {
-            if rule.exclude_context.iter().any(|w| contains(&near, w)) {
+            let names = |words: &[Vec<u8>], text: &[u8]| words.iter().any(|w| contains(text, w));
+            // The key's own line speaks first: another vendor's name there excludes it, and
+            // a Stripe word there keeps it even when a neighbouring line names another vendor
+            // (an `.env` with both a Svix and a Stripe webhook secret).
+            let own_context = names(&rule.context, &near.own);
+            if !own_context && names(&rule.exclude_context, &near.own) {
                 return None;
             }
-            if rule.context.iter().any(|w| contains(&near, w)) {
+            if own_context {
+                confidence = Confidence::High;
+            } else if names(&rule.exclude_context, &near.around) {
+                return None;
+            } else if names(&rule.context, &near.around)
+                || column_header(hay, start).is_some_and(|h| names(&rule.context, &h))
+            {
                 confidence = Confidence::High;
             } else if rule.context_required {
                 return None;
@@ -187,6 +281,57 @@ impl Matcher {
             inline_allowed,
         })
     }
+}
+
+/// How far from the hit of an encoded literal its key and context may reach: a key and its
+/// context on either side, as UTF-16 (the widest encoding), plus a 4-character group.
+fn encoded_margin(longest_key: usize) -> usize {
+    2 * (longest_key + CONTEXT_BYTES + 2) + 4
+}
+
+/// The encoded forms of what the prefilter looks for: base64 fragments (at each alignment) and
+/// the UTF-16 form of every anchor and of every `contains` literal of a short prefix's rule, and
+/// the base64 forms of compressed or archived bytes at the start of a run. Context words are
+/// left out, so a short-prefix key whose rule only has context words (`rt_`) is not looked for
+/// inside encodings.
+fn encoded_literals(rules: &RuleSet, prefixes: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<Encoded>) {
+    let long: Vec<&[u8]> = prefixes
+        .iter()
+        .filter(|p| p.len() >= prefixes::FINGERPRINT)
+        .map(Vec::as_slice)
+        .collect();
+    let mut plain = prefixes::choose_anchors(&long);
+    for rule in &rules.rules {
+        if rule
+            .variants
+            .iter()
+            .any(|v| v.prefix.len() < prefixes::FINGERPRINT)
+        {
+            for c in &rule.contains {
+                if !plain.contains(c) {
+                    plain.push(c.clone());
+                }
+            }
+        }
+    }
+    let mut literals: Vec<Vec<u8>> = Vec::new();
+    let mut kinds = Vec::new();
+    let mut add = |lit: Vec<u8>, kind: Encoded| {
+        if lit.len() >= prefixes::FINGERPRINT && !literals.contains(&lit) {
+            literals.push(lit);
+            kinds.push(kind);
+        }
+    };
+    for p in &plain {
+        for (fragment, phase) in decode::base64::fragments(p) {
+            add(fragment, Encoded::Base64 { phase: phase as u8 });
+        }
+        add(decode::utf16::literal(p), Encoded::Utf16);
+    }
+    for marker in decode::WHOLE_RUN_MARKERS {
+        add(marker.to_vec(), Encoded::Base64Whole);
+    }
+    (literals, kinds)
 }
 
 /// Literals near which every key of `rule` is, if it has a short prefix: its `contains` literals,
@@ -252,14 +397,16 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Looks at the key's line for the allow marker and, when asked, returns the key's line and its
-/// neighbours lower-cased (without the key itself) for context words.
-fn surroundings(
-    hay: &[u8],
-    start: usize,
-    end: usize,
-    want_context: bool,
-) -> (bool, Option<Vec<u8>>) {
+/// The text around a key, lower-cased and without the key: its own line, and its own line with
+/// the neighbouring ones.
+struct Near {
+    own: Vec<u8>,
+    around: Vec<u8>,
+}
+
+/// Looks at the key's line for the allow marker and, when asked, returns its surroundings for
+/// context words.
+fn surroundings(hay: &[u8], start: usize, end: usize, want_context: bool) -> (bool, Option<Near>) {
     let lo_bound = start.saturating_sub(CONTEXT_BYTES);
     let hi_bound = (end + CONTEXT_BYTES).min(hay.len());
     let line_start =
@@ -280,12 +427,73 @@ fn surroundings(
     } else {
         line_end
     };
-    let mut near = Vec::with_capacity(ctx_end - ctx_start);
-    near.extend_from_slice(&hay[ctx_start..start]);
-    near.push(b' ');
-    near.extend_from_slice(&hay[end..ctx_end]);
-    near.make_ascii_lowercase();
+    let without_key = |from: usize, to: usize| {
+        let mut t = Vec::with_capacity(to - from);
+        t.extend_from_slice(&hay[from..start]);
+        t.push(b' ');
+        t.extend_from_slice(&hay[end..to]);
+        t.make_ascii_lowercase();
+        t
+    };
+    let near = Near {
+        own: without_key(line_start, line_end),
+        around: without_key(ctx_start, ctx_end),
+    };
     (allowed, Some(near))
+}
+
+/// The name of the column holding the key at `start`, lower-cased, when the key is a field of
+/// a row under a header: a CSV (or TSV) row under the first line of `hay` with as many
+/// separators, or a row of values under the nearest `INSERT INTO t (columns…)` before it. A
+/// header many rows up names every row below it, which the neighbouring lines cannot.
+fn column_header(hay: &[u8], start: usize) -> Option<Vec<u8>> {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let before = &hay[line_start..start];
+    if let Some(open) = memchr::memrchr(b'(', before) {
+        // Bounded, so a dump with many keys and no context stays linear.
+        let from = line_start.saturating_sub(HEADER_REACH);
+        if let Some(header) = sql_columns(&hay[from..line_start]) {
+            let column = before[open..].iter().filter(|&&b| b == b',').count();
+            return header.split(|&b| b == b',').nth(column).map(<[u8]>::to_vec);
+        }
+    }
+    let sep = [b',', b'\t', b';']
+        .into_iter()
+        .find(|&c| memchr::memchr(c, before).is_some())?;
+    let first_end = memchr::memchr(b'\n', &hay[..hay.len().min(HEADER_REACH)])?;
+    if first_end >= line_start {
+        return None;
+    }
+    let line_end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |i| start + i);
+    let count = |t: &[u8]| t.iter().filter(|&&b| b == sep).count();
+    let header = &hay[..first_end];
+    if count(header) != count(&hay[line_start..line_end]) {
+        return None;
+    }
+    let column = count(before);
+    let mut name = header.split(|&b| b == sep).nth(column)?.to_vec();
+    name.make_ascii_lowercase();
+    Some(name)
+}
+
+/// How far back a column header is looked for, and how long a CSV header line may be.
+const HEADER_REACH: usize = 64 << 10;
+
+/// The column list of the last `INSERT INTO t (a, b, …)` in `text`, lower-cased.
+fn sql_columns(text: &[u8]) -> Option<Vec<u8>> {
+    let at = [&b"INSERT INTO"[..], b"insert into"]
+        .iter()
+        .filter_map(|w| memchr::memmem::rfind(text, w))
+        .max()?;
+    let rest = &text[at..];
+    let open = memchr::memchr(b'(', rest)?;
+    let close = open + memchr::memchr(b')', &rest[open..])?;
+    // `INSERT INTO t VALUES (…)` has no column list: its first parenthesis follows VALUES.
+    let head = rest[..open].to_ascii_lowercase();
+    if contains(&head, b"values") {
+        return None;
+    }
+    Some(rest[open + 1..close].to_ascii_lowercase())
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -306,6 +514,29 @@ mod tests {
         out.iter()
             .map(|h| text[h.start..h.end].to_string())
             .collect()
+    }
+
+    /// The encoded forms ride in the same packed search as the plain literals: past 64 literals
+    /// the search falls back to a full automaton, several times slower on every file.
+    #[test]
+    fn encoded_literals_keep_the_packed_search() {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let prefixes: Vec<Vec<u8>> = rules
+            .rules
+            .iter()
+            .flat_map(|r| r.variants.iter().map(|v| v.prefix.clone()))
+            .collect();
+        let (extra, kinds) = encoded_literals(&rules, &prefixes);
+        assert_eq!(extra.len(), kinds.len());
+        eprintln!(
+            "{} encoded literals: {:?}",
+            extra.len(),
+            extra
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>()
+        );
+        assert!(matcher().prefixes.packed());
     }
 
     #[test]

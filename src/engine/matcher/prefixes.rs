@@ -12,12 +12,15 @@
 //!   of theirs has inside it or beside it (`_secret_` for `pi_`, a context word for `rt_`). Gates
 //!   ride in the anchors' search, so a buffer with none costs nothing more. A short prefix with
 //!   no gate is searched everywhere.
+//!
+//! Extra literals (the encoded forms of anchors, see `engine::decode`) ride in the same search:
+//! their hits are handed back as they are, for the caller to decode around.
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 
 /// Teddy's longest fingerprint; a shorter prefix would shorten it for every pattern.
-const FINGERPRINT: usize = 4;
+pub(super) const FINGERPRINT: usize = 4;
 
 /// A literal match: start, end, pattern id.
 type Found = (usize, usize, usize);
@@ -63,6 +66,8 @@ enum Meaning {
     Anchor { prefix: usize, offset: usize },
     /// A short prefix may be near.
     Gate,
+    /// Extra literal number `n`: reported as found.
+    Extra(usize),
 }
 
 pub struct Prefixes {
@@ -80,16 +85,32 @@ pub struct Prefixes {
     short_everywhere: bool,
     /// How far from a gate a short prefix's key may start.
     reach: usize,
+    /// Extra literals are reported up to this far past `until` (a key starting before `until`
+    /// may show its literal after it).
+    extra_reach: usize,
 }
 
 impl Prefixes {
     /// `gates[i]`: the gate literals of prefix `i` (used when it is shorter than Teddy's
     /// fingerprint; None searches it everywhere). `reach`: how far a gate may be from the start of
     /// a key it vouches for, either way.
+    #[cfg(test)]
     pub fn new(
         prefixes: &[Vec<u8>],
         gates: &[Option<Vec<Vec<u8>>>],
         reach: usize,
+    ) -> Result<Prefixes, String> {
+        Prefixes::with_extra(prefixes, gates, reach, &[], 0)
+    }
+
+    /// As `new`, plus `extra` literals, whose hits `all` reports from `from` to `extra_reach`
+    /// bytes past `until`.
+    pub fn with_extra(
+        prefixes: &[Vec<u8>],
+        gates: &[Option<Vec<Vec<u8>>>],
+        reach: usize,
+        extra: &[Vec<u8>],
+        extra_reach: usize,
     ) -> Result<Prefixes, String> {
         let (long, short): (Vec<usize>, Vec<usize>) =
             (0..prefixes.len()).partition(|&i| prefixes[i].len() >= FINGERPRINT);
@@ -119,6 +140,9 @@ impl Prefixes {
                 }
                 _ => short_everywhere = true,
             }
+        }
+        for (n, literal) in extra.iter().enumerate() {
+            add(literal, Meaning::Extra(n));
         }
         let meanings = literals
             .iter()
@@ -156,6 +180,7 @@ impl Prefixes {
             short_ids: short,
             short_everywhere,
             reach,
+            extra_reach,
         })
     }
 
@@ -163,7 +188,23 @@ impl Prefixes {
     /// prefix there, in order: (start, end, prefix id). Bytes before `from` and after `until` are
     /// read only for gates and for prefixes that cross `until`.
     pub fn all(&self, hay: &[u8], from: usize, until: usize, out: &mut Vec<Found>) {
+        let mut extra = Vec::new();
+        self.all_and_extra(hay, from, until, out, &mut extra);
+    }
+
+    /// As `all`, and fills `extra` with (position, extra literal number) for every extra literal
+    /// found from `from` to `extra_reach` past `until`, in order.
+    pub fn all_and_extra(
+        &self,
+        hay: &[u8],
+        from: usize,
+        until: usize,
+        out: &mut Vec<Found>,
+        extra: &mut Vec<(usize, usize)>,
+    ) {
         out.clear();
+        extra.clear();
+        let extra_until = until.saturating_add(self.extra_reach);
         let gated = self.short.is_some() && !self.short_everywhere;
         // Gate hits, widened by the reach and merged, in order.
         let mut near_gates: Vec<(usize, usize)> = Vec::new();
@@ -187,10 +228,20 @@ impl Prefixes {
                         }
                         Meaning::Gate => {
                             let lo = q.saturating_sub(self.reach);
-                            let hi = q.saturating_add(self.reach);
+                            // A column header vouches for every row below it.
+                            let hi = if names_columns(hay, q) {
+                                usize::MAX
+                            } else {
+                                q.saturating_add(self.reach)
+                            };
                             match near_gates.last_mut() {
                                 Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
                                 _ => near_gates.push((lo, hi)),
+                            }
+                        }
+                        Meaning::Extra(n) => {
+                            if q >= from && q < extra_until {
+                                extra.push((q, n));
                             }
                         }
                     }
@@ -215,6 +266,13 @@ impl Prefixes {
         out.dedup_by_key(|m| m.0);
     }
 
+    /// Whether the literals are searched with the packed (Teddy) searcher, which takes at most
+    /// 64 literals and is several times faster than the automaton.
+    #[cfg(test)]
+    pub fn packed(&self) -> bool {
+        matches!(self.literals, Some(Searcher::Packed(_)))
+    }
+
     /// Short prefixes starting in `hay[lo..hi]`.
     fn find_short(&self, short: &Searcher, hay: &[u8], lo: usize, hi: usize, out: &mut Vec<Found>) {
         let end = hay.len().min(hi + self.short_longest);
@@ -229,6 +287,30 @@ impl Prefixes {
     }
 }
 
+/// Whether the word at `q` is in a column header: the first line of `hay` when it is
+/// separated by commas, tabs or semicolons (CSV), or after `INSERT INTO` on its line (SQL).
+fn names_columns(hay: &[u8], q: usize) -> bool {
+    const LOOK: usize = 4096;
+    let from = q.saturating_sub(LOOK);
+    let line_start = match memchr::memrchr(b'\n', &hay[from..q]) {
+        Some(i) => from + i + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
+    let head = &hay[line_start..q];
+    if memchr::memmem::find(head, b"INSERT INTO").is_some()
+        || memchr::memmem::find(head, b"insert into").is_some()
+    {
+        return true;
+    }
+    if line_start != 0 {
+        return false;
+    }
+    let end = hay.len().min(q + LOOK);
+    let line = &hay[..memchr::memchr(b'\n', &hay[..end]).unwrap_or(end)];
+    memchr::memchr3(b',', b'\t', b';', line).is_some()
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -237,7 +319,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// FINGERPRINT bytes or more held by the most prefixes not yet covered, the longest on a tie (a
 /// longer literal matches less text by chance), then the first in byte order so the choice is
 /// always the same.
-fn choose_anchors(prefixes: &[&[u8]]) -> Vec<Vec<u8>> {
+pub(super) fn choose_anchors(prefixes: &[&[u8]]) -> Vec<Vec<u8>> {
     // Every substring long enough, with the prefix it came from, grouped into one bit set of
     // holders per substring so each round below is a count of bits.
     let mut pieces: Vec<(&[u8], usize)> = Vec::new();

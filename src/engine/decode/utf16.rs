@@ -1,5 +1,8 @@
 //! Encoding policy: bytes are scanned as they are (UTF-8, Latin-1, binaries all keep ASCII keys
 //! intact), except UTF-16, where every other byte is NUL and a key is only visible once decoded.
+//! A file that is UTF-16 throughout is decoded as a stream; UTF-16 text anywhere else (after a
+//! UTF-8 byte order mark, pasted into a UTF-8 file) is found by the UTF-16 form of the matcher's
+//! literals and decoded around the hit (`literal`, `run_around`).
 
 use std::io::{self, Read};
 
@@ -153,9 +156,123 @@ impl<R: Read> Read for Utf16Reader<R> {
     }
 }
 
+/// The bytes every UTF-16 form of an ASCII literal holds, in either byte order: each byte
+/// followed by a NUL, but the last (`a\0b\0c`).
+pub fn literal(ascii: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ascii.len() * 2);
+    for (i, &b) in ascii.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// A stretch of UTF-16 text of characters up to U+00FF (one byte of each code unit NUL, the
+/// other not): `hay[start..end]`, in whole code units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub start: usize,
+    pub end: usize,
+    pub big_endian: bool,
+}
+
+/// The run holding a `literal` found at `hit`, looking no further than `floor` and `ceil`.
+/// ASCII text reads the same in both byte orders one byte apart; little-endian (what Windows
+/// writes) is taken unless the bytes after the literal rule it out.
+pub fn run_around(hay: &[u8], hit: usize, floor: usize, ceil: usize) -> Run {
+    let ceil = ceil.min(hay.len());
+    let little = extent(hay, hit, false, floor, ceil);
+    match hit.checked_sub(1) {
+        Some(at) if at >= floor => {
+            let big = extent(hay, at, true, floor, ceil);
+            if big.end - big.start > little.end - little.start {
+                big
+            } else {
+                little
+            }
+        }
+        _ => little,
+    }
+}
+
+/// The run through the code unit at `unit` in one byte order. ASCII text reads the same in
+/// both orders one byte apart: the caller takes the longer reading, little-endian (what Windows
+/// writes) on a tie; either way the characters and their lines and columns are the same.
+fn extent(hay: &[u8], unit: usize, big_endian: bool, floor: usize, ceil: usize) -> Run {
+    let is_text = |at: usize| -> bool {
+        if at + 2 > ceil {
+            return false;
+        }
+        let (lo, hi) = if big_endian {
+            (hay[at + 1], hay[at])
+        } else {
+            (hay[at], hay[at + 1])
+        };
+        hi == 0 && lo != 0
+    };
+    let mut start = unit;
+    while start >= floor + 2 && is_text(start - 2) {
+        start -= 2;
+    }
+    let mut end = unit;
+    while is_text(end) {
+        end += 2;
+    }
+    Run {
+        start,
+        end,
+        big_endian,
+    }
+}
+
+/// The run as UTF-8.
+pub fn decode_run(hay: &[u8], run: Run, out: &mut Vec<u8>) {
+    out.clear();
+    let units = hay[run.start..run.end].chunks_exact(2).map(|p| {
+        if run.big_endian {
+            u16::from_be_bytes([p[0], p[1]])
+        } else {
+            u16::from_le_bytes([p[0], p[1]])
+        }
+    });
+    let mut tmp = [0u8; 4];
+    for c in char::decode_utf16(units) {
+        let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_inside_other_text() {
+        for be in [false, true] {
+            let mut hay = b"utf8 text\n".to_vec();
+            let start = hay.len();
+            hay.extend(utf16("key: sk_live_x\nnext", be, false));
+            let end = hay.len();
+            hay.extend_from_slice(b"\nmore utf8");
+            let lit = literal(b"_live_");
+            let hit = memchr::memmem::find(&hay, &lit).unwrap();
+            let run = run_around(&hay, hit, 0, hay.len());
+            let mut out = Vec::new();
+            decode_run(&hay, run, &mut out);
+            let text = String::from_utf8_lossy(&out);
+            // Read one byte off, a big-endian run may take the newline before it as its first
+            // character and lose its last: the same characters at the same places.
+            if be {
+                assert_eq!(text, "\nkey: sk_live_x\nnex");
+                assert_eq!((run.start, run.end), (start - 1, end - 1));
+            } else {
+                assert_eq!(text, "key: sk_live_x\nnext");
+                assert_eq!((run.start, run.end), (start, end));
+            }
+        }
+    }
 
     fn utf16(s: &str, be: bool, bom: bool) -> Vec<u8> {
         let mut out = Vec::new();
