@@ -5,6 +5,7 @@ use super::finish::finish;
 use crate::cli::HistoryArgs;
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
+use crate::git::odb::ObjectReader;
 use crate::git::repo;
 use crate::history;
 use std::io::{self, IsTerminal};
@@ -24,6 +25,7 @@ pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
         since_commit: args.since_commit.as_deref(),
         threads: cx.threads(),
         progress: !args.common.quiet && io::stderr().is_terminal(),
+        reader: ObjectReader::from_env()?,
     };
     let outcome = history::scan(&repo, &opts, &matcher, &cx.diag)?;
     Ok(finish(outcome, cx))

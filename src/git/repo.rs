@@ -47,3 +47,23 @@ pub fn display_root(repo: &Repository) -> String {
         _ => s,
     }
 }
+
+/// The remote a partial clone leaves objects with (`remote.<name>.promisor`, or the older
+/// `extensions.partialClone`), if this is one: its missing objects are promised, not lost.
+pub fn promisor_remote(repo: &Repository) -> Option<String> {
+    let config = repo.config().ok()?;
+    if let Ok(name) = config.get_string("extensions.partialclone") {
+        return Some(name);
+    }
+    let mut names = Vec::new();
+    let entries = config.entries(Some(r"remote\..*\.promisor")).ok()?;
+    let _ = entries.for_each(|e| names.extend(e.name().map(str::to_string)));
+    names
+        .into_iter()
+        .find(|n| config.get_bool(n).unwrap_or(false))
+        .and_then(|n| {
+            n.strip_prefix("remote.")?
+                .strip_suffix(".promisor")
+                .map(str::to_string)
+        })
+}

@@ -7,6 +7,7 @@
 
 use crate::git::errors::ObjectErrors;
 use crate::git::object::Entries;
+use crate::git::odb::fallbacks::Fallbacks;
 use crate::git::odb::packs::Packs;
 use crate::git::odb::reader::Reader;
 use crate::git::repo;
@@ -40,6 +41,7 @@ const CHUNK: usize = 16;
 pub fn walk(
     commits: &[Oid],
     packs: &Packs,
+    fallbacks: &Fallbacks,
     grafted: &HashSet<Oid>,
     pool: &rayon::ThreadPool,
     errors: &ObjectErrors,
@@ -56,7 +58,7 @@ pub fn walk(
             }
         };
         let mut w = Walker {
-            reader: Reader::new(packs, repo, grafted),
+            reader: Reader::new(packs, fallbacks, repo, grafted),
             errors,
             out: &mut out,
             path: Vec::new(),

@@ -23,8 +23,10 @@ use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::git::errors::ObjectErrors;
+use crate::git::odb::fallbacks::Fallbacks;
 use crate::git::odb::packs::Packs;
 use crate::git::odb::reader::Reader;
+use crate::git::odb::ObjectReader;
 use crate::git::repo;
 use crate::git::revs;
 use crate::outcome::Outcome;
@@ -39,6 +41,8 @@ pub struct Options<'a> {
     pub since_commit: Option<&'a str>,
     pub threads: usize,
     pub progress: bool,
+    /// `Fast`, or `Libgit2` to read every object through libgit2 (`Git` is `by_git`'s).
+    pub reader: ObjectReader,
 }
 
 pub fn scan(
@@ -67,13 +71,22 @@ pub fn scan(
             ),
         ));
     }
-    let errors = ObjectErrors::new(diag);
+    let mut errors = ObjectErrors::new(diag);
+    if let Some(remote) = repo::promisor_remote(repo) {
+        errors.promised_by(&root, &remote);
+    }
     // Objects live in the common directory, which a linked worktree shares with its main one.
-    let packs = Packs::open(repo.commondir(), diag);
+    // Opened even when libgit2 reads everything: the same packs are then named as damaged.
+    let packs = Packs::open(repo.commondir(), diag)?;
+    let packs = match opts.reader {
+        ObjectReader::Libgit2 => Packs::none(),
+        _ => packs,
+    };
+    let fallbacks = Fallbacks::default();
     let selected = {
         let handle =
             repo::open_worker().map_err(|e| Error::Fatal(format!("history: {}", e.message())))?;
-        let mut reader = Reader::new(&packs, handle, &grafted);
+        let mut reader = Reader::new(&packs, &fallbacks, handle, &grafted);
         revs::select(
             repo,
             &mut reader,
@@ -91,13 +104,16 @@ pub fn scan(
         .map_err(|e| Error::Fatal(format!("history: cannot start threads: {e}")))?;
     let (walked, scanned, distinct) = Progress::run(opts.progress, |progress| {
         progress.phase("commits", selected.len() as u64);
-        let walked = introduced::walk(&selected, &packs, &grafted, &pool, &errors, progress);
+        let walked = introduced::walk(
+            &selected, &packs, &fallbacks, &grafted, &pool, &errors, progress,
+        );
         let mut distinct: Vec<Oid> = walked.records.iter().map(|r| r.blob).collect();
         distinct.sort_unstable();
         distinct.dedup();
         progress.phase("blobs", distinct.len() as u64);
         let cx = blobs::Context {
             packs: &packs,
+            fallbacks: &fallbacks,
             pool: &pool,
             matcher,
             errors: &errors,
@@ -107,6 +123,13 @@ pub fn scan(
         (walked, scanned, distinct)
     });
     errors.finish();
+    if stats_wanted() {
+        let off = match opts.reader {
+            ObjectReader::Libgit2 => " (fast path off: libgit2 read every object)",
+            _ => "",
+        };
+        diag.info(&format!("{}{off}", fallbacks.line()));
+    }
     for path in &walked.submodules {
         diag.note(
             path,
@@ -143,7 +166,12 @@ pub fn scan(
     })
 }
 
-fn short_list(ids: &[String]) -> String {
+/// `STRIPE_SCAN_STATS=1`: counts for tests and for whoever wonders why a scan was slow.
+pub(crate) fn stats_wanted() -> bool {
+    std::env::var_os("STRIPE_SCAN_STATS").is_some_and(|v| v == "1")
+}
+
+pub(crate) fn short_list(ids: &[String]) -> String {
     let shown: Vec<String> = ids
         .iter()
         .take(3)
