@@ -4,6 +4,8 @@
 
 mod action;
 #[cfg(unix)]
+mod fastpath;
+#[cfg(unix)]
 mod githostile;
 mod history;
 mod hooks;
