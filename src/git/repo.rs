@@ -20,6 +20,14 @@ pub(crate) fn open(command: &str) -> Result<Repository, Error> {
 
 /// A worker's own handle (`Repository` is not `Sync`), opened exactly as the main one was.
 pub(crate) fn open_worker() -> Result<Repository, git2::Error> {
+    static EXTENSIONS: std::sync::Once = std::sync::Once::new();
+    // A partial clone (`extensions.partialClone`) reads like any repository; the objects it left
+    // on its remote are simply absent, and `errors` sums them up in one line. libgit2 refuses
+    // the extension only because it cannot fetch them, which a scanner must not do anyway.
+    EXTENSIONS.call_once(|| {
+        // SAFETY: called once, before any repository is opened, from behind a `Once`.
+        let _ = unsafe { git2::opts::set_extensions(&["partialclone"]) };
+    });
     Repository::open_from_env()
 }
 

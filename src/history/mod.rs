@@ -17,6 +17,7 @@
 
 mod attribution;
 mod blobs;
+mod by_git;
 mod introduced;
 
 use crate::diagnostics::Diagnostics;
@@ -41,7 +42,7 @@ pub struct Options<'a> {
     pub since_commit: Option<&'a str>,
     pub threads: usize,
     pub progress: bool,
-    /// `Fast`, or `Libgit2` to read every object through libgit2 (`Git` is `by_git`'s).
+    /// `Fast`, or `Libgit2` to read every object through libgit2 (`Git` is `scan_by_git`'s).
     pub reader: ObjectReader,
 }
 
@@ -164,6 +165,16 @@ pub fn scan(
         stats: scanned.stats,
         commits: Some(selected.len() as u64),
     })
+}
+
+/// `history` through the installed `git` binary (see `by_git`), in the current directory's
+/// repository as git finds it.
+pub fn scan_by_git(
+    opts: &Options<'_>,
+    matcher: &Matcher,
+    diag: &Diagnostics,
+) -> Result<Outcome, Error> {
+    by_git::scan(opts, matcher, diag)
 }
 
 /// `STRIPE_SCAN_STATS=1`: counts for tests and for whoever wonders why a scan was slow.
