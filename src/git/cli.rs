@@ -1,15 +1,23 @@
 //! The installed `git` binary, for repositories libgit2 cannot open (SHA-256 object ids,
 //! reftable refs, extensions it does not know): slower than our readers, but git reads every
 //! repository git writes. It runs in the current directory with the environment as given, so it
-//! finds the same repository (`GIT_DIR` and the rest) the user's own `git` would.
+//! finds the same repository (`GIT_DIR` and the rest) the user's own `git` would; but it never
+//! fetches what a partial clone lacks, nor takes an optional lock, as a scan must not write.
 
 use crate::error::Error;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
 /// `git <args>`'s standard output, or one line saying why it failed.
+fn git() -> Command {
+    let mut c = Command::new("git");
+    c.env("GIT_NO_LAZY_FETCH", "1")
+        .env("GIT_OPTIONAL_LOCKS", "0");
+    c
+}
+
 pub(crate) fn output(args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new("git")
+    let out = git()
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -46,7 +54,7 @@ pub(crate) enum Object {
 /// gave for it, in order. A writer thread feeds the ids, so neither side waits on a full pipe.
 pub(crate) fn cat_file(ids: &[String], mut each: impl FnMut(&str, Object)) -> Result<(), Error> {
     let fatal = |what: &str| Error::Fatal(format!("git cat-file --batch: {what}"));
-    let mut child = Command::new("git")
+    let mut child = git()
         .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

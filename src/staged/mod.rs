@@ -16,6 +16,7 @@
 //! `--files X`), the framework is asking about those files, and every key in them is reported.
 
 mod added;
+mod by_git;
 mod changes;
 mod renames;
 
@@ -42,6 +43,16 @@ const PARALLEL_MIN: usize = 32;
 /// Set to `git` to compare the index with HEAD through the git binary instead of our reader
 /// (tests run both and compare; a way out if our reader is ever wrong).
 const READER_ENV: &str = "STRIPE_SCAN_INDEX_READER";
+
+/// `scan_index` through the installed `git` binary, for a repository libgit2 cannot open.
+pub(crate) fn scan_by_git(
+    workdir: &Path,
+    paths: &[PathBuf],
+    matcher: &Matcher,
+    diag: &Diagnostics,
+) -> Result<Outcome, Error> {
+    by_git::scan(workdir, paths, matcher, diag)
+}
 
 /// Everything the index stages against HEAD, narrowed to `paths` when the caller names some.
 pub(crate) fn scan_index(

@@ -15,5 +15,6 @@ mod props;
 mod reports;
 mod rules;
 mod scan;
+mod slowpath;
 mod staged;
 mod util;
