@@ -28,7 +28,7 @@ use crate::finding::Finding;
 use crate::git::index::{Index, IndexError};
 use crate::outcome::{Outcome, Stats};
 use crate::rules::Place;
-use crate::util::mmap::{read_or_map, Bytes};
+use crate::util::mmap::{open_regular, read_or_map, Bytes};
 use crate::util::sync::{into_inner, lock, Claims};
 use added::{line_diff, read_pair};
 use changes::{display, Change, Changes};
@@ -142,8 +142,15 @@ pub(crate) fn staged_changes(
 /// copying it cost more than the rest of the comparison).
 const MAP_MIN: u64 = 1 << 20;
 
+/// Only a regular file: a FIFO in its place would wait forever for a writer.
 fn read_index(path: &Path) -> std::io::Result<Bytes> {
-    read_or_map(std::fs::File::open(path)?, MAP_MIN)
+    match open_regular(path)? {
+        Ok(file) => read_or_map(file, MAP_MIN),
+        Err(kind) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{kind} where the index belongs, not read"),
+        )),
+    }
 }
 
 fn index_path(repo: &Repository) -> PathBuf {

@@ -370,3 +370,34 @@ fn an_aggressively_packed_repository_reads_alike_without_fallback() {
     let r = same_findings(d, &[&k]);
     assert_eq!(fallbacks(&r), 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_fifo_in_place_of_the_index_never_hangs_staged() {
+    let t = repo();
+    let d = t.path();
+    commit(d, &[("a.txt", "a\n")], "c1");
+    let index = d.join(".git/index");
+    std::fs::remove_file(&index).expect("rm index");
+    mkfifo(&index);
+    let mut c = Command::new(bin());
+    c.args(["staged", "--format", "json"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE");
+    let r = run_bounded(c, Duration::from_secs(60)).run;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains(".git/index"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].contains("a FIFO where the index belongs"),
+        "{}",
+        lines[0]
+    );
+}

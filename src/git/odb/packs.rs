@@ -14,11 +14,11 @@
 
 use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
-use crate::util::mmap::{read_or_map, Bytes};
+use crate::util::mmap::{open_regular, read_or_map, Bytes};
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -165,45 +165,6 @@ fn kind_of(path: &Path) -> io::Result<Kind> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kind::Missing),
         Err(e) => Err(e),
     }
-}
-
-fn describe_type(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    if t.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Opens `path` only if it is a regular file. Non-blocking, so a FIFO put in its place after the
-/// check fails the type check below instead of waiting for a writer.
-fn open_regular(path: &Path) -> io::Result<Result<File, &'static str>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Err(describe_type(&meta.file_type())));
-    }
-    Ok(Ok(file))
 }
 
 fn map(file: File) -> Result<Bytes, String> {
