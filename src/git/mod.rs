@@ -10,3 +10,5 @@ pub(crate) mod object;
 pub(crate) mod odb;
 pub(crate) mod repo;
 pub(crate) mod revs;
+
+pub use odb::reader::read_every_object;

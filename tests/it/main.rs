@@ -11,6 +11,7 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod packprops;
 mod props;
 mod reports;
 mod rules;

@@ -286,6 +286,11 @@ impl Pack {
             .get(usize::try_from(from).ok()?..usize::try_from(to).ok()?)
     }
 
+    /// Every entry's offset, in pack order.
+    pub fn entry_offsets(&self) -> &[u64] {
+        &self.offsets
+    }
+
     pub fn offset_of(&self, oid: Oid) -> Option<u64> {
         self.index.offset_of(oid.as_bytes())
     }

@@ -9,10 +9,12 @@
 
 use crate::git::object::{self, CommitLinks};
 use crate::git::odb::fallbacks::Fallbacks;
-use crate::git::odb::packs::{self, Base, Inflater, Packs};
+use crate::git::odb::packs::{self, Base, Inflater, Pack, Packs};
 use crate::util::fasthash::FxMap;
+use crate::util::mmap::Bytes;
 use git2::{ObjectType, Oid, Repository};
 use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Entry types, as packs number them.
@@ -121,6 +123,28 @@ impl<'p> PackReader<'p> {
             self.cached_bytes += size;
         }
     }
+}
+
+/// Every object an index lists, read from its pack through the reader `history` uses (headers,
+/// zlib, delta chains by offset and by id), from the two files' bytes; deltas may build objects of
+/// at most `limit` bytes. For the `pack` fuzz target and the property test that feeds it broken
+/// packs: it must return, never panic, loop or allocate without bound. Gives how many objects
+/// were read, or why the pair was refused.
+pub fn read_every_object(idx: &[u8], pack: &[u8], limit: u64) -> Result<usize, String> {
+    let p = Pack::from_bytes(
+        PathBuf::from("fuzz.pack"),
+        Path::new("fuzz.idx"),
+        Bytes::Read(idx.to_vec()),
+        Bytes::Read(pack.to_vec()),
+    )
+    .map_err(|e| e.to_string())?;
+    let offsets = p.entry_offsets().to_vec();
+    let packs = Packs { packs: vec![p] };
+    let mut reader = PackReader::with_limit(&packs, limit);
+    Ok(offsets
+        .into_iter()
+        .filter(|&at| reader.read(0, at).is_ok())
+        .count())
 }
 
 /// Commits and trees by id: from the packs, else through libgit2 (counted as a fallback).
