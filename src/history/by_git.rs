@@ -165,6 +165,10 @@ fn rev_args(opts: &Options<'_>) -> Vec<String> {
     }
     if !positive(&args) {
         args.push("--all".into());
+        // Every stash entry, as `git stash list` shows them; `--all` has only the newest.
+        if let Ok(stashes) = cli::text(&["log", "-g", "--format=%H", "refs/stash", "--"]) {
+            args.extend(stashes.lines().map(str::to_string));
+        }
     }
     args
 }

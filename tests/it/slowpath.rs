@@ -166,11 +166,16 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     git(d, &["rm", "-q", "f1.py"]);
     git(d, &["commit", "-qm", "rm"]);
     git(d, &["repack", "-adq"]);
+    // Two stash entries: the older one only in the stash's reflog.
+    for prefix in ["sk_test_", "rk_test_"] {
+        write(d, "f0.py", format!("x = '{}'\n", key(prefix, 24)));
+        git(d, &["stash", "-q"]);
+    }
     let fast = stripe_scan(d, &["history"], &[]);
     let slow = stripe_scan(d, &["history"], &[("STRIPE_SCAN_OBJECT_READER", "git")]);
     assert_eq!(fast.code, 1, "{}", fast.stderr);
     assert_eq!(slow.code, fast.code, "{}", slow.stderr);
-    assert_eq!(fast.findings().len(), 4, "{}", fast.stdout);
+    assert_eq!(fast.findings().len(), 6, "{}", fast.stdout);
     assert_eq!(fast.findings(), slow.findings());
 }
 

@@ -7,7 +7,7 @@ pub(crate) mod reader;
 
 use crate::error::Error;
 
-/// Who reads objects for `history` (and the index comparison of `staged`), from
+/// Who reads objects for `history`, from
 /// `STRIPE_SCAN_OBJECT_READER`. The fast path is the default; the others exist so tests can prove
 /// it against them, and as a way out if it is ever wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
