@@ -31,6 +31,11 @@ impl Diagnostics {
         emit(&format!("stripe-scan: {}: {why}", printable(what)));
     }
 
+    /// Something worth a line that is neither an error nor a skip (which path was taken, counts).
+    pub fn info(&self, line: &str) {
+        emit(&format!("stripe-scan: {line}"));
+    }
+
     pub fn errors(&self) -> usize {
         self.errors.load(Ordering::Relaxed)
     }

@@ -15,6 +15,7 @@ use crate::cli::PreReceiveArgs;
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::exit;
+use crate::git::odb::ObjectReader;
 use crate::git::repo;
 use crate::history;
 use git2::Oid;
@@ -45,7 +46,9 @@ pub(crate) fn run(args: PreReceiveArgs) -> Result<i32, Error> {
     // A bare repository (a server) has no work tree: its config would sit in the git directory.
     let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
     let cx = RunContext::new(&args.common, &root, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone()).map_err(Error::Usage)?;
+    let matcher = Matcher::new(cx.config.rules.clone())
+        .map_err(Error::Usage)?
+        .with_limits(cx.config.limits);
     let opts = history::Options {
         revs: &revs,
         since_commit: None,
@@ -53,6 +56,7 @@ pub(crate) fn run(args: PreReceiveArgs) -> Result<i32, Error> {
         progress: false,
         messages: !args.no_messages,
         incoming: true,
+        reader: ObjectReader::from_env()?,
     };
     let outcome = history::scan(&repo, &opts, &matcher, &cx.diag)?;
     Ok(finish(outcome, cx))

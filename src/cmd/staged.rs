@@ -10,10 +10,11 @@ use crate::cli::StagedArgs;
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::fs::walk;
+use crate::git::cli;
 use crate::git::repo;
 use crate::outcome::Outcome;
 use crate::staged;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// As `scan --max-file-size`'s default, for the files the pre-commit framework names.
@@ -21,10 +22,22 @@ const MAX_FILE_SIZE: u64 = 1 << 30;
 
 pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
     let started = Instant::now();
-    let repo = repo::open("staged")?;
-    let workdir = repo.workdir().map(Path::to_path_buf).ok_or_else(|| {
-        Error::Fatal("staged: the repository is bare: there is no index to scan".into())
-    })?;
+    let (repo, workdir, slow) = match repo::open_main() {
+        Ok(repo) => {
+            let workdir = repo.workdir().map(Path::to_path_buf).ok_or_else(bare)?;
+            (Some(repo), workdir, None)
+        }
+        // What libgit2 refuses (SHA-256 ids, reftable, extensions it does not know) git reads.
+        Err(e) if cli::sees_repository() => {
+            let top = cli::text(&["rev-parse", "--show-toplevel"]).map_err(|_| bare())?;
+            (None, PathBuf::from(top), Some(e.message().to_string()))
+        }
+        Err(_) => {
+            let repo = repo::open("staged")?;
+            let workdir = repo.workdir().map(Path::to_path_buf).ok_or_else(bare)?;
+            (Some(repo), workdir, None)
+        }
+    };
     let cx = RunContext::new(&args.common, &workdir, started)?;
     let matcher = Matcher::new(cx.config.rules.clone())
         .map_err(Error::Usage)?
@@ -45,10 +58,21 @@ pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
             stats,
             commits: None,
         }
+    } else if let Some(repo) = &repo {
+        staged::scan_index(repo, &workdir, &args.paths, &matcher, threads, &cx.diag)?
     } else {
-        staged::scan_index(&repo, &workdir, &args.paths, &matcher, threads, &cx.diag)?
+        cx.diag.info(&format!(
+            "{}: reading the index through the git binary (libgit2 cannot open it: {}); slower, but complete",
+            workdir.display(),
+            slow.unwrap_or_default()
+        ));
+        staged::scan_by_git(&workdir, &args.paths, &matcher, &cx.diag)?
     };
     Ok(finish(outcome, cx))
+}
+
+fn bare() -> Error {
+    Error::Fatal("staged: the repository is bare: there is no index to scan".into())
 }
 
 /// The pre-commit framework sets `PRE_COMMIT=1`; git sets `GIT_INDEX_FILE` for every commit and

@@ -18,7 +18,13 @@ pub struct ObjectErrors<'d> {
     seen: Mutex<HashSet<Oid>>,
     shown: AtomicUsize,
     hidden: AtomicUsize,
+    /// A partial clone (its root, its promisor remote): missing objects are summed up in one line.
+    partial: Option<(String, String)>,
+    promised: AtomicUsize,
 }
+
+/// libgit2's "not found", as `cause` words it.
+pub const NOT_FOUND: &str = "object not found (missing from the object database)";
 
 impl<'d> ObjectErrors<'d> {
     pub fn new(diag: &'d Diagnostics) -> ObjectErrors<'d> {
@@ -27,7 +33,16 @@ impl<'d> ObjectErrors<'d> {
             seen: Mutex::new(HashSet::new()),
             shown: AtomicUsize::new(0),
             hidden: AtomicUsize::new(0),
+            partial: None,
+            promised: AtomicUsize::new(0),
         }
+    }
+
+    /// The repository at `root` is a partial clone of `remote`: an object it lacks was left on
+    /// the remote on purpose, so the lacking ones make one line that says what to do, not one
+    /// "object not found" each.
+    pub fn promised_by(&mut self, root: &str, remote: &str) {
+        self.partial = Some((root.to_string(), remote.to_string()));
     }
 
     /// An object that could not be read; the scan goes on without it.
@@ -39,6 +54,10 @@ impl<'d> ObjectErrors<'d> {
     pub fn report_cause(&self, oid: Oid, cause: &str) {
         let first = lock(&self.seen).insert(oid);
         if !first {
+            return;
+        }
+        if self.partial.is_some() && cause == NOT_FOUND {
+            self.promised.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if self.shown.fetch_add(1, Ordering::Relaxed) < SHOWN {
@@ -55,6 +74,10 @@ impl<'d> ObjectErrors<'d> {
 
     /// Sums up the objects not shown one by one.
     pub fn finish(&self) {
+        let promised = self.promised.load(Ordering::Relaxed);
+        if let (Some((root, remote)), true) = (&self.partial, promised > 0) {
+            self.diag.error(&partial_clone(root, remote, promised));
+        }
         let hidden = self.hidden.load(Ordering::Relaxed);
         if hidden > 0 {
             self.diag.errors_summed(
@@ -66,6 +89,19 @@ impl<'d> ObjectErrors<'d> {
             );
         }
     }
+}
+
+/// The one line for a partial clone's missing objects: what they are and how to get them. The
+/// scanner itself never fetches (that would touch the network and write into the repository).
+pub fn partial_clone(root: &str, remote: &str, missing: usize) -> Error {
+    Error::input(
+        root,
+        format!(
+            "partial clone: {missing} objects were left on the remote {remote:?} and were not scanned \
+             (stripe-scan never fetches); get them with `git fetch --refetch --no-filter {remote}` and scan again \
+             (`git rev-list --objects --all --missing=print` lists what is missing)"
+        ),
+    )
 }
 
 /// A git error as `<object id>: <cause>` when libgit2 names the object, else `<what>: <cause>`.
@@ -84,7 +120,7 @@ pub fn cause(e: &git2::Error) -> String {
         git2::ErrorCode::NotFound
             if msg.contains("object not found") || msg.contains("no match for id") =>
         {
-            "object not found (missing from the object database)".to_string()
+            NOT_FOUND.to_string()
         }
         _ => match find_oid(msg) {
             Some(oid) => msg

@@ -3,6 +3,7 @@
 //! how git errors are worded.
 
 pub(crate) mod alternates;
+pub(crate) mod cli;
 pub(crate) mod cmdline_config;
 pub(crate) mod errors;
 pub mod index;
@@ -11,3 +12,5 @@ pub(crate) mod object;
 pub(crate) mod odb;
 pub(crate) mod repo;
 pub(crate) mod revs;
+
+pub use odb::reader::read_every_object;

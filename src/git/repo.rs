@@ -16,8 +16,7 @@ use std::sync::Mutex;
 
 /// The repository for `command`, or one line saying why there is none.
 pub(crate) fn open(command: &str) -> Result<Repository, Error> {
-    common_dir_as_a_directory();
-    open_worker().map_err(|e| {
+    open_main().map_err(|e| {
         if e.code() == ErrorCode::Owner {
             return Error::Fatal(format!(
                 "{command}: {}; git calls this dubious ownership. If you trust the repository, \
@@ -31,6 +30,13 @@ pub(crate) fn open(command: &str) -> Result<Repository, Error> {
             e.message()
         ))
     })
+}
+
+/// The main thread's handle with libgit2's own error, for a command that reads through the git
+/// binary where libgit2 cannot open the repository (SHA-256, reftable). Call it before any worker.
+pub(crate) fn open_main() -> Result<Repository, git2::Error> {
+    common_dir_as_a_directory();
+    open_worker()
 }
 
 /// libgit2 joins `GIT_COMMON_DIR` to `refs/` and `objects/` by plain concatenation, so a value
@@ -50,6 +56,14 @@ fn common_dir_as_a_directory() {
 
 /// A worker's own handle (`Repository` is not `Sync`), opened exactly as the main one was.
 pub(crate) fn open_worker() -> Result<Repository, git2::Error> {
+    static EXTENSIONS: std::sync::Once = std::sync::Once::new();
+    // A partial clone (`extensions.partialClone`) reads like any repository; the objects it left
+    // on its remote are simply absent, and `errors` sums them up in one line. libgit2 refuses
+    // the extension only because it cannot fetch them, which a scanner must not do anyway.
+    EXTENSIONS.call_once(|| {
+        // SAFETY: called once, before any repository is opened, from behind a `Once`.
+        let _ = unsafe { git2::opts::set_extensions(&["partialclone"]) };
+    });
     match Repository::open_from_env() {
         Err(e) if e.code() == ErrorCode::Owner => open_vouched_for().ok_or(e),
         other => other,
@@ -176,6 +190,26 @@ pub fn display_root(repo: &Repository) -> String {
         Some(t) if !t.is_empty() => t.to_string(),
         _ => s,
     }
+}
+
+/// The remote a partial clone leaves objects with (`remote.<name>.promisor`, or the older
+/// `extensions.partialClone`), if this is one: its missing objects are promised, not lost.
+pub fn promisor_remote(repo: &Repository) -> Option<String> {
+    let config = repo.config().ok()?;
+    if let Ok(name) = config.get_string("extensions.partialclone") {
+        return Some(name);
+    }
+    let mut names = Vec::new();
+    let entries = config.entries(Some(r"remote\..*\.promisor")).ok()?;
+    let _ = entries.for_each(|e| names.extend(e.name().map(str::to_string)));
+    names
+        .into_iter()
+        .find(|n| config.get_bool(n).unwrap_or(false))
+        .and_then(|n| {
+            n.strip_prefix("remote.")?
+                .strip_suffix(".promisor")
+                .map(str::to_string)
+        })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::engine::matcher::Matcher;
 use crate::engine::scanner::{Origin, Scanner};
 use crate::finding::Finding;
 use crate::git::errors::ObjectErrors;
+use crate::git::odb::fallbacks::Fallbacks;
 use crate::git::odb::packs::{self, Base, Header, Inflater, Packs};
 use crate::git::repo;
 use crate::outcome::Stats;
@@ -52,6 +53,7 @@ const MAX_DEPTH: usize = 10_000;
 
 pub struct Context<'a> {
     pub packs: &'a Packs,
+    pub fallbacks: &'a Fallbacks,
     pub pool: &'a rayon::ThreadPool,
     pub matcher: &'a Matcher,
     pub errors: &'a ObjectErrors<'a>,
@@ -91,6 +93,9 @@ pub fn scan(cx: &Context<'_>, blobs: &[Oid]) -> Scanned {
     let mut rest = into_inner(fallback);
     rest.sort_unstable();
     rest.dedup();
+    cx.fallbacks.not_packed(plan.not_packed as u64);
+    cx.fallbacks
+        .failed((rest.len() as u64).saturating_sub(plan.not_packed as u64));
     if !rest.is_empty() {
         all.absorb(through_libgit2(cx, &rest));
     }
@@ -113,6 +118,8 @@ struct Plan {
     roots: Vec<u32>,
     /// Wanted blobs the pack reader cannot reach: not in a pack, or in a broken chain.
     unplaced: Vec<Oid>,
+    /// How many of `unplaced` are in no pack at all.
+    not_packed: usize,
 }
 
 impl Plan {
@@ -121,12 +128,14 @@ impl Plan {
             nodes: Vec::new(),
             roots: Vec::new(),
             unplaced: Vec::new(),
+            not_packed: 0,
         };
         let mut at: FxMap<(usize, u64), u32> = FxMap::default();
         at.reserve(blobs.len() * 2);
         for &oid in blobs {
             let Some((pack, offset)) = packs.locate(oid) else {
                 plan.unplaced.push(oid);
+                plan.not_packed += 1;
                 continue;
             };
             let (mut cur, created) = plan.node(packs, &mut at, pack, offset);

@@ -13,6 +13,7 @@ use crate::engine::scanner::{Origin, Scanner};
 use crate::finding::Finding;
 use crate::git::errors::ObjectErrors;
 use crate::git::object::Entries;
+use crate::git::odb::fallbacks::Fallbacks;
 use crate::git::odb::packs::Packs;
 use crate::git::odb::reader::Reader;
 use crate::git::repo;
@@ -48,6 +49,7 @@ const CHUNK: usize = 16;
 
 pub struct Context<'a> {
     pub packs: &'a Packs,
+    pub fallbacks: &'a Fallbacks,
     pub grafted: &'a HashSet<Oid>,
     pub pool: &'a rayon::ThreadPool,
     pub errors: &'a ObjectErrors<'a>,
@@ -59,6 +61,7 @@ pub struct Context<'a> {
 pub fn walk(commits: &[Oid], cx: &Context<'_>) -> Walked {
     let Context {
         packs,
+        fallbacks,
         grafted,
         pool,
         errors,
@@ -76,7 +79,7 @@ pub fn walk(commits: &[Oid], cx: &Context<'_>) -> Walked {
             }
         };
         let mut w = Walker {
-            reader: Reader::new(packs, repo, grafted),
+            reader: Reader::new(packs, fallbacks, repo, grafted),
             errors,
             out: &mut out,
             path: Vec::new(),

@@ -21,6 +21,7 @@
 
 mod attribution;
 mod blobs;
+mod by_git;
 mod introduced;
 mod tags;
 
@@ -28,8 +29,10 @@ use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::git::errors::ObjectErrors;
+use crate::git::odb::fallbacks::Fallbacks;
 use crate::git::odb::packs::Packs;
 use crate::git::odb::reader::Reader;
+use crate::git::odb::ObjectReader;
 use crate::git::repo;
 use crate::git::revs;
 use crate::outcome::Outcome;
@@ -49,6 +52,8 @@ pub struct Options<'a> {
     /// The revisions are a push this repository does not have yet (pre-receive): leave out what
     /// any ref reaches, and report every key as in commits not pushed.
     pub incoming: bool,
+    /// `Fast`, or `Libgit2` to read every object through libgit2 (`Git` is `scan_by_git`'s).
+    pub reader: ObjectReader,
 }
 
 pub fn scan(
@@ -77,12 +82,21 @@ pub fn scan(
             ),
         ));
     }
-    let errors = ObjectErrors::new(diag);
-    let packs = Packs::open(&repo::object_dirs(repo), diag);
+    let mut errors = ObjectErrors::new(diag);
+    if let Some(remote) = repo::promisor_remote(repo) {
+        errors.promised_by(&root, &remote);
+    }
+    // Opened even when libgit2 reads everything: the same packs are then named as damaged.
+    let packs = Packs::open(&repo::object_dirs(repo), diag)?;
+    let packs = match opts.reader {
+        ObjectReader::Libgit2 => Packs::none(),
+        _ => packs,
+    };
+    let fallbacks = Fallbacks::default();
     let selected = {
         let handle =
             repo::open_worker().map_err(|e| Error::Fatal(format!("history: {}", e.message())))?;
-        let mut reader = Reader::new(&packs, handle, &grafted);
+        let mut reader = Reader::new(&packs, &fallbacks, handle, &grafted);
         let request = revs::Request {
             revs: opts.revs,
             since_commit: opts.since_commit,
@@ -105,6 +119,7 @@ pub fn scan(
         progress.phase("commits", selected.len() as u64);
         let walk = introduced::Context {
             packs: &packs,
+            fallbacks: &fallbacks,
             grafted: &grafted,
             pool: &pool,
             errors: &errors,
@@ -118,6 +133,7 @@ pub fn scan(
         progress.phase("blobs", distinct.len() as u64);
         let cx = blobs::Context {
             packs: &packs,
+            fallbacks: &fallbacks,
             pool: &pool,
             matcher,
             errors: &errors,
@@ -132,6 +148,13 @@ pub fn scan(
         Vec::new()
     };
     errors.finish();
+    if stats_wanted() {
+        let off = match opts.reader {
+            ObjectReader::Libgit2 => " (fast path off: libgit2 read every object)",
+            _ => "",
+        };
+        diag.info(&format!("{}{off}", fallbacks.line()));
+    }
     for path in &walked.submodules {
         diag.note(
             path,
@@ -193,7 +216,22 @@ fn short_id(id: &Oid) -> String {
     id.to_string().chars().take(12).collect()
 }
 
-fn short_list(ids: &[String]) -> String {
+/// `history` through the installed `git` binary (see `by_git`), in the current directory's
+/// repository as git finds it.
+pub fn scan_by_git(
+    opts: &Options<'_>,
+    matcher: &Matcher,
+    diag: &Diagnostics,
+) -> Result<Outcome, Error> {
+    by_git::scan(opts, matcher, diag)
+}
+
+/// `STRIPE_SCAN_STATS=1`: counts for tests and for whoever wonders why a scan was slow.
+pub(crate) fn stats_wanted() -> bool {
+    std::env::var_os("STRIPE_SCAN_STATS").is_some_and(|v| v == "1")
+}
+
+pub(crate) fn short_list(ids: &[String]) -> String {
     let shown: Vec<String> = ids
         .iter()
         .take(3)

@@ -16,6 +16,7 @@
 //! `--files X`), the framework is asking about those files, and every key in them is reported.
 
 mod added;
+mod by_git;
 mod changes;
 mod renames;
 
@@ -27,7 +28,7 @@ use crate::finding::Finding;
 use crate::git::index::{Index, IndexError};
 use crate::outcome::{Outcome, Stats};
 use crate::rules::Place;
-use crate::util::mmap::{read_or_map, Bytes};
+use crate::util::mmap::{open_regular, read_or_map, Bytes};
 use crate::util::sync::{into_inner, lock, Claims};
 use added::{line_diff, read_pair};
 use changes::{display, Change, Changes};
@@ -42,6 +43,16 @@ const PARALLEL_MIN: usize = 32;
 /// Set to `git` to compare the index with HEAD through the git binary instead of our reader
 /// (tests run both and compare; a way out if our reader is ever wrong).
 const READER_ENV: &str = "STRIPE_SCAN_INDEX_READER";
+
+/// `scan_index` through the installed `git` binary, for a repository libgit2 cannot open.
+pub(crate) fn scan_by_git(
+    workdir: &Path,
+    paths: &[PathBuf],
+    matcher: &Matcher,
+    diag: &Diagnostics,
+) -> Result<Outcome, Error> {
+    by_git::scan(workdir, paths, matcher, diag)
+}
 
 /// Everything the index stages against HEAD, narrowed to `paths` when the caller names some.
 pub(crate) fn scan_index(
@@ -131,8 +142,15 @@ pub(crate) fn staged_changes(
 /// copying it cost more than the rest of the comparison).
 const MAP_MIN: u64 = 1 << 20;
 
+/// Only a regular file: a FIFO in its place would wait forever for a writer.
 fn read_index(path: &Path) -> std::io::Result<Bytes> {
-    read_or_map(std::fs::File::open(path)?, MAP_MIN)
+    match open_regular(path)? {
+        Ok(file) => read_or_map(file, MAP_MIN),
+        Err(kind) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{kind} where the index belongs, not read"),
+        )),
+    }
 }
 
 fn head_tree(repo: &Repository, diag: &Diagnostics) -> Result<Option<Oid>, Error> {

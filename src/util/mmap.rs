@@ -1,7 +1,8 @@
 //! A file's bytes, mapped when large and read when small.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::path::Path;
 
 /// Bytes of a file git writes once and replaces by rename: pack files, pack indexes, the index.
 pub(crate) enum Bytes {
@@ -37,4 +38,44 @@ pub(crate) fn read_or_map(mut file: File, map_min: u64) -> io::Result<Bytes> {
     }
     // SAFETY: see above; the mapping is only ever read.
     unsafe { memmap2::Mmap::map(&file) }.map(Bytes::Mapped)
+}
+
+/// What a path that is not a regular file is, for the one line that says why it was not read.
+fn describe_type(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` only if it is a regular file. Non-blocking, so a FIFO put in its place after the
+/// check fails the type check below instead of waiting for a writer.
+pub(crate) fn open_regular(path: &Path) -> io::Result<Result<File, &'static str>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(describe_type(&meta.file_type())));
+    }
+    Ok(Ok(file))
 }

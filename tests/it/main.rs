@@ -7,6 +7,8 @@ mod containers;
 mod context;
 mod encodings;
 #[cfg(unix)]
+mod fastpath;
+#[cfg(unix)]
 mod githostile;
 mod history;
 mod hooks;
@@ -14,6 +16,7 @@ mod hooks;
 mod hostile;
 mod install;
 mod pack;
+mod packprops;
 mod pre_receive;
 mod props;
 mod props_layers;
@@ -22,6 +25,7 @@ mod repo_policy;
 mod reports;
 mod rules;
 mod scan;
+mod slowpath;
 mod staged;
 mod util;
 mod verify;

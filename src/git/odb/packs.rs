@@ -6,13 +6,20 @@
 //! once and to apply each delta to a base it still holds. Anything this module cannot read (loose
 //! objects, a delta whose base is in another pack, a damaged entry) goes back to libgit2, which
 //! also words the error.
+//!
+//! A pack is trusted as git trusts it: its `.idx` is opened only beside a `.pack` that exists, both
+//! regular files (an `.idx` alone is passed over, as git passes it over), and the pair is used only
+//! when the checksum at the end of the `.pack` is the one the `.idx` records for it. That is one
+//! 20-byte comparison per pack: the pack itself is never hashed.
 
 use crate::diagnostics::Diagnostics;
 use crate::error::{describe_io, Error};
-use crate::util::mmap::{read_or_map, Bytes};
+use crate::util::mmap::{open_regular, read_or_map, Bytes};
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
+use std::collections::HashSet;
 use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Entry types in a pack.
@@ -22,7 +29,7 @@ pub const REF_DELTA: u8 = 7;
 
 /// No object in a pack this module reads is larger (git itself cannot handle much more either);
 /// a header claiming more is damage, not data.
-const MAX_OBJECT: u64 = 1 << 34;
+pub const MAX_OBJECT: u64 = 1 << 34;
 
 /// One `.idx` file, mapped and searched in place (ids are sorted, with a fan-out table).
 struct PackIndex {
@@ -41,15 +48,21 @@ impl PackIndex {
             return Err("unsupported pack index version".into());
         }
         let count = be32(&data, fanout_at + 255 * 4).ok_or("truncated pack index")? as usize;
+        // Both versions end with the pack's checksum and their own.
         let need = if v2 {
             8 + 256 * 4 + count * (20 + 4 + 4)
         } else {
             256 * 4 + count * 24
-        };
+        } + 2 * 20;
         if data.len() < need {
             return Err("truncated pack index".into());
         }
         Ok(PackIndex { data, count, v2 })
+    }
+
+    /// The checksum of the pack this index was written for: the 20 bytes before its own.
+    fn pack_checksum(&self) -> &[u8] {
+        &self.data[self.data.len() - 40..self.data.len() - 20]
     }
 
     fn fanout(&self, byte: usize) -> usize {
@@ -114,7 +127,6 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 
 /// One pack: its index, its bytes, and where each entry ends.
 pub struct Pack {
-    pub path: PathBuf,
     map: Bytes,
     index: PackIndex,
     /// Every entry's offset, sorted, so an entry ends where the next begins.
@@ -123,8 +135,39 @@ pub struct Pack {
     data_end: u64,
 }
 
-fn map(path: &Path) -> Result<Bytes, String> {
-    let file = File::open(path).map_err(|e| describe_io(&e))?;
+/// Why a listed `.idx` gave no pack.
+#[derive(Debug)]
+pub(crate) enum Unopened {
+    /// Gone between the listing and the open: a `git repack` or `git gc` replaced it.
+    Vanished,
+    /// What git passes over without a word: an `.idx` whose `.pack` is missing or is not a
+    /// regular file.
+    Ignored,
+    /// Damage, named by the file it is in (the `.idx` or the `.pack`); the scan goes on without
+    /// the pack, and libgit2 reports each object it then cannot find elsewhere.
+    Damaged(Error),
+    /// A pack index that is not a regular file, beside a real pack: git and libgit2 both wait
+    /// forever opening it, so the scan cannot go on.
+    Blocking(Error),
+}
+
+/// What is at a path, without opening it.
+enum Kind {
+    Regular,
+    Missing,
+    Other,
+}
+
+fn kind_of(path: &Path) -> io::Result<Kind> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(Kind::Regular),
+        Ok(_) => Ok(Kind::Other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kind::Missing),
+        Err(e) => Err(e),
+    }
+}
+
+fn map(file: File) -> Result<Bytes, String> {
     if file.metadata().map_err(|e| describe_io(&e))?.len() == 0 {
         return Err("empty file".into());
     }
@@ -149,36 +192,103 @@ pub enum Base {
 }
 
 impl Pack {
-    fn open(idx_path: &Path) -> Result<Pack, Error> {
-        let index = map(idx_path)
-            .and_then(PackIndex::parse)
-            .map_err(|cause| Error::input(idx_path.display().to_string(), cause))?;
+    /// The pack `idx_path` indexes, if git would use it: see `Unopened` for why not.
+    pub(crate) fn open(idx_path: &Path) -> Result<Pack, Unopened> {
         let path = idx_path.with_extension("pack");
-        let damaged = |cause: &str| Error::input(path.display().to_string(), cause);
-        let map = map(&path).map_err(|cause| damaged(&cause))?;
-        let len = map.len() as u64;
-        if map.get(..4) != Some(b"PACK") || !matches!(be32(&map, 4), Some(2 | 3)) {
-            return Err(damaged("not a pack file (version 2 or 3)"));
+        let shown = |p: &Path| p.display().to_string();
+        // The `.pack` first: without a real one, git never opens the `.idx` at all.
+        match kind_of(&path) {
+            Ok(Kind::Regular) => {}
+            Ok(Kind::Missing | Kind::Other) => return Err(Unopened::Ignored),
+            Err(e) => return Err(Unopened::Damaged(Error::io(shown(&path), &e))),
         }
+        let idx = match open_regular(idx_path) {
+            Ok(Ok(file)) => map(file)
+                .map_err(|cause| Unopened::Damaged(Error::input(shown(idx_path), cause)))?,
+            Ok(Err(kind)) => {
+                return Err(Unopened::Blocking(Error::Fatal(format!(
+                    "{}: {kind} where a pack index belongs: git and libgit2 wait forever trying to read it, so nothing was scanned; remove it",
+                    shown(idx_path)
+                ))))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Unopened::Vanished),
+            Err(e) => return Err(Unopened::Damaged(Error::io(shown(idx_path), &e))),
+        };
+        let map = match open_regular(&path) {
+            Ok(Ok(file)) => {
+                map(file).map_err(|cause| Unopened::Damaged(Error::input(shown(&path), cause)))?
+            }
+            Ok(Err(_)) => return Err(Unopened::Ignored),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Unopened::Vanished),
+            Err(e) => return Err(Unopened::Damaged(Error::io(shown(&path), &e))),
+        };
+        Pack::from_bytes(path, idx_path, idx, map).map_err(Unopened::Damaged)
+    }
+
+    /// A pack from its index's and its own bytes, checked as git checks a pair before using it:
+    /// the header, the object count, and the pack's trailing checksum against the one the index
+    /// records. Damage is named by the file that holds it.
+    pub(crate) fn from_bytes(
+        path: PathBuf,
+        idx_path: &Path,
+        idx: Bytes,
+        map: Bytes,
+    ) -> Result<Pack, Error> {
+        let idx_shown = idx_path.display().to_string();
+        let index = PackIndex::parse(idx).map_err(|cause| Error::input(&idx_shown, cause))?;
+        let damaged = |cause: String| Error::input(path.display().to_string(), cause);
+        let len = map.len() as u64;
+        if map.get(..4) != Some(b"PACK") || !matches!(be32(&map, 4), Some(2 | 3)) || len < 32 {
+            return Err(damaged("not a pack file (version 2 or 3)".into()));
+        }
+        let idx_name = idx_path
+            .file_name()
+            .map_or_else(|| idx_shown.clone(), |n| n.to_string_lossy().into_owned());
         let mut offsets: Vec<u64> = (0..index.count).map(|i| index.offset(i)).collect();
         offsets.sort_unstable();
+        let data_end = len - 20;
+        let past_end = offsets.len() - offsets.partition_point(|&o| o < data_end);
+        let matches = map[map.len() - 20..] == *index.pack_checksum();
+        if !matches && past_end > 0 {
+            return Err(damaged(format!(
+                "damaged: shorter than its index says ({past_end} objects past its end); not read, as git does not read it"
+            )));
+        }
+        if !matches {
+            return Err(damaged(format!(
+                "does not match its index {idx_name}: the checksum at its end is not the one the index records (a truncated or replaced pack); not read, as git does not read it"
+            )));
+        }
+        let claimed = be32(&map, 8).unwrap_or(0) as usize;
+        if claimed != index.count {
+            return Err(damaged(format!(
+                "holds {claimed} objects but its index {idx_name} lists {}; not read, as git does not read it",
+                index.count
+            )));
+        }
+        if past_end > 0 {
+            // The pack is the one the index was written for: the index is what is wrong.
+            return Err(Error::input(
+                idx_shown,
+                format!("damaged pack index: {past_end} objects listed past the end of its pack"),
+            ));
+        }
         Ok(Pack {
-            path,
             map,
             index,
             offsets,
-            data_end: len.saturating_sub(20),
+            data_end,
         })
-    }
-
-    /// Objects the index lists past the end of the pack (a truncated copy or download).
-    fn past_end(&self) -> usize {
-        self.offsets.len() - self.offsets.partition_point(|&o| o < self.data_end)
     }
 
     fn bytes(&self, from: u64, to: u64) -> Option<&[u8]> {
         self.map
             .get(usize::try_from(from).ok()?..usize::try_from(to).ok()?)
+    }
+
+    /// Every entry's offset, in pack order.
+    pub fn entry_offsets(&self) -> &[u64] {
+        &self.offsets
     }
 
     pub fn offset_of(&self, oid: Oid) -> Option<u64> {
@@ -277,6 +387,15 @@ impl Pack {
             }
             _ => return Err("entry is not a zlib stream".into()),
         };
+        // Deflate cannot expand data more than 1032 times: a header claiming more is damage, and
+        // reserving what it claims would let one bad byte ask for gigabytes.
+        if h.size > (input.len() as u64).saturating_mul(1032).saturating_add(64) {
+            return Err(format!(
+                "entry claims {} bytes, more than its {} compressed bytes can hold",
+                h.size,
+                input.len()
+            ));
+        }
         out.clear();
         out.try_reserve_exact(h.size as usize)
             .map_err(|_| format!("cannot allocate {} bytes", h.size))?;
@@ -312,6 +431,20 @@ impl Default for Inflater {
 
 /// Builds `out` from `base` and a git delta (copy and insert instructions).
 pub fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    apply_delta_within(base, delta, out, MAX_OBJECT)
+}
+
+/// Reserved ahead for a delta's result; past this the buffer grows as bytes arrive, so a delta
+/// header cannot reserve what its instructions never produce.
+const RESERVE_AHEAD: u64 = 64 << 20;
+
+/// `apply_delta` for results of at most `limit` bytes.
+pub fn apply_delta_within(
+    base: &[u8],
+    delta: &[u8],
+    out: &mut Vec<u8>,
+    limit: u64,
+) -> Result<(), String> {
     let bad = |what: &str| format!("bad delta: {what}");
     let mut pos = 0;
     let varint = |pos: &mut usize| -> Result<u64, String> {
@@ -335,12 +468,13 @@ pub fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), S
     if base_len != base.len() as u64 {
         return Err(bad("base size differs"));
     }
-    if result_len > MAX_OBJECT {
+    if result_len > limit {
         return Err(bad("result size out of range"));
     }
     out.clear();
-    out.try_reserve_exact(result_len as usize)
-        .map_err(|_| format!("cannot allocate {result_len} bytes"))?;
+    let ahead = result_len.min(RESERVE_AHEAD) as usize;
+    out.try_reserve_exact(ahead)
+        .map_err(|_| format!("cannot allocate {ahead} bytes"))?;
     while pos < delta.len() {
         let op = delta[pos];
         pos += 1;
@@ -396,36 +530,20 @@ pub struct Packs {
 
 impl Packs {
     /// Opens every pack of the object directories (in the order given: see `repo::object_dirs`)
-    /// it can; one that cannot be read is reported and left to libgit2, which reports each object
-    /// it then fails to read.
-    pub fn open(object_dirs: &[PathBuf], diag: &Diagnostics) -> Packs {
+    /// that git would use; one that is damaged is reported and left to libgit2, which reports
+    /// each object it then fails to read. Fails only for a pack index git itself would block on.
+    pub fn open(object_dirs: &[PathBuf], diag: &Diagnostics) -> Result<Packs, Error> {
         let mut packs = Vec::new();
         for dir in object_dirs {
-            let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
-                continue;
-            };
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                match Pack::open(&path) {
-                    Ok(p) => {
-                        let lost = p.past_end();
-                        if lost > 0 {
-                            diag.error(&Error::input(
-                                p.path.display().to_string(),
-                                format!("damaged: shorter than its index says; {lost} objects past its end cannot be read"),
-                            ));
-                        }
-                        packs.push(p);
-                    }
-                    Err(e) => diag.error(&e),
-                }
-            }
+            let dir = dir.join("pack");
+            packs.extend(open_listed(|| list_indexes(&dir), Pack::open, diag)?);
         }
-        Packs { packs }
+        Ok(Packs { packs })
+    }
+
+    /// No packs: every object goes to libgit2 (`STRIPE_SCAN_OBJECT_READER=git2`).
+    pub fn none() -> Packs {
+        Packs { packs: Vec::new() }
     }
 
     /// The first pack holding `oid`, and the offset there.
@@ -435,6 +553,55 @@ impl Packs {
             .enumerate()
             .find_map(|(i, p)| p.offset_of(oid).map(|off| (i, off)))
     }
+}
+
+/// The `.idx` files of one pack directory, in name order.
+fn list_indexes(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Opens what `list` names. When a pack vanished between the listing and the open (a `git
+/// repack` or `git gc` running beside the scan replaced it), the directory is listed once more
+/// and the new names are opened, as git re-reads its pack list once before giving up on an
+/// object. Packs already open stay open: their mapping outlives the file's removal.
+fn open_listed<P>(
+    mut list: impl FnMut() -> Vec<PathBuf>,
+    mut open: impl FnMut(&Path) -> Result<P, Unopened>,
+    diag: &Diagnostics,
+) -> Result<Vec<P>, Error> {
+    let mut opened = Vec::new();
+    let mut tried: HashSet<PathBuf> = HashSet::new();
+    for _ in 0..2 {
+        let mut vanished = false;
+        for path in list() {
+            if tried.contains(&path) {
+                continue;
+            }
+            match open(&path) {
+                Ok(p) => opened.push(p),
+                Err(Unopened::Vanished) => {
+                    vanished = true;
+                    continue;
+                }
+                Err(Unopened::Ignored) => {}
+                Err(Unopened::Damaged(e)) => diag.error(&e),
+                Err(Unopened::Blocking(e)) => return Err(e),
+            }
+            tried.insert(path);
+        }
+        if !vanished {
+            break;
+        }
+    }
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -469,7 +636,127 @@ mod tests {
         for off in large {
             d.extend(off.to_be_bytes());
         }
+        // The pack's checksum, then the index's own.
+        d.extend([0x5a; 20]);
+        d.extend([0; 20]);
         d
+    }
+
+    /// A pack of `n` one-byte-blob entries whose trailer is `trailer`, and an index for it.
+    fn pair(n: usize, trailer: [u8; 20]) -> (Vec<u8>, Vec<u8>) {
+        let mut pack = b"PACK\0\0\0\x02".to_vec();
+        pack.extend((n as u32).to_be_bytes());
+        let mut entries = Vec::new();
+        for i in 0..n {
+            entries.push(([i as u8 + 1; 20], pack.len() as u64));
+            // A blob of size 1: header byte, then zlib of "x".
+            pack.push(0x31);
+            pack.extend([0x78, 0x9c, 0xab, 0x00, 0x00, 0x00, 0x79, 0x00, 0x79]);
+        }
+        pack.extend(trailer);
+        (v2(&entries), pack)
+    }
+
+    fn from(idx: Vec<u8>, pack: Vec<u8>) -> Result<Pack, Error> {
+        Pack::from_bytes(
+            PathBuf::from("p.pack"),
+            Path::new("p.idx"),
+            Bytes::Read(idx),
+            Bytes::Read(pack),
+        )
+    }
+
+    fn cause(r: Result<Pack, Error>) -> String {
+        match r {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_pack_is_used_only_with_the_index_written_for_it() {
+        let (idx, pack) = pair(3, [0x5a; 20]);
+        let p = from(idx.clone(), pack.clone()).expect("a matching pair");
+        let mut out = Vec::new();
+        let off = p.offset_of(Oid::from_bytes(&[2; 20]).unwrap()).unwrap();
+        let h = p.header(off).unwrap();
+        p.inflate(off, &h, &mut Inflater::default(), &mut out)
+            .unwrap();
+        assert_eq!(out, b"x");
+
+        let (_, other) = pair(3, [0x77; 20]);
+        let e = cause(from(idx.clone(), other));
+        assert!(
+            e.starts_with("p.pack: does not match its index p.idx"),
+            "{e}"
+        );
+
+        let mut short = pack.clone();
+        short.truncate(pack.len() - 15);
+        let e = cause(from(idx.clone(), short));
+        assert!(
+            e.contains("shorter than its index says (1 objects past its end)"),
+            "{e}"
+        );
+
+        let mut miscounted = pack.clone();
+        miscounted[11] = 4;
+        let e = cause(from(idx.clone(), miscounted));
+        assert!(
+            e.contains("holds 4 objects but its index p.idx lists 3"),
+            "{e}"
+        );
+
+        // The pack is intact (its trailer is the one recorded), the index points past it.
+        let (mut bad_idx, _) = pair(3, [0x5a; 20]);
+        let offsets = 8 + 256 * 4 + 3 * 24;
+        bad_idx[offsets..offsets + 4].copy_from_slice(&9999u32.to_be_bytes());
+        let e = cause(from(bad_idx, pack));
+        assert!(e.starts_with("p.idx: damaged pack index"), "{e}");
+    }
+
+    #[test]
+    fn a_vanished_pack_makes_the_directory_be_listed_once_more() {
+        let diag = Diagnostics::default();
+        let lists = [vec!["a", "b"], vec!["a", "c"], vec!["d"]];
+        let mut listed = 0;
+        let mut calls = Vec::new();
+        let got = open_listed(
+            || {
+                listed += 1;
+                lists[listed - 1].iter().map(PathBuf::from).collect()
+            },
+            |p| {
+                calls.push(p.to_path_buf());
+                match p.to_str() {
+                    Some("b") => Err(Unopened::Vanished),
+                    Some(name) => Ok(name.to_string()),
+                    None => Err(Unopened::Ignored),
+                }
+            },
+            &diag,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            ["a", "c"],
+            "b was replaced by c; a is not opened twice"
+        );
+        assert_eq!(listed, 2, "listed again once, not a third time");
+        assert_eq!(calls.len(), 3);
+        assert_eq!(diag.errors(), 0, "a vanished pack is not damage");
+
+        // Without a vanished pack the directory is listed once; a blocking index stops all.
+        let mut listed = 0;
+        let r = open_listed(
+            || {
+                listed += 1;
+                vec![PathBuf::from("x")]
+            },
+            |_| -> Result<(), Unopened> { Err(Unopened::Blocking(Error::Fatal("fifo".into()))) },
+            &diag,
+        );
+        assert!(r.is_err() && listed == 1);
     }
 
     #[test]

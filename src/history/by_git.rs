@@ -1,0 +1,369 @@
+//! `history` through the installed `git` binary: for repositories libgit2 cannot open (SHA-256,
+//! reftable, extensions it refuses), and as a third reader the fast path is tested against
+//! (`STRIPE_SCAN_OBJECT_READER=git`). One `git log --raw` lists what each commit introduces
+//! (for a merge, what differs from every parent: `-c`), one `git cat-file --batch` reads each
+//! distinct blob once, and each key is credited to the oldest commit that introduced it at its
+//! path, as the fast path credits it.
+
+use super::blobs::is_lfs_pointer;
+use super::{short_list, Options};
+use crate::diagnostics::Diagnostics;
+use crate::engine::matcher::Matcher;
+use crate::engine::scanner::{Origin, Scanner};
+use crate::error::Error;
+use crate::finding::{CommitInfo, Finding};
+use crate::git::cli::{self, Object};
+use crate::git::errors::partial_clone;
+use crate::git::meta::rfc3339;
+use crate::outcome::{Outcome, Stats};
+use crate::rules::Place;
+use crate::secret::Secret;
+use std::collections::{HashMap, HashSet};
+
+/// Missing objects listed one by one before the rest are summed up.
+const SHOWN: usize = 20;
+
+struct Commit {
+    id: String,
+    author: String,
+    date: String,
+}
+
+/// A blob a commit introduced at a path.
+struct Introduced {
+    commit: usize,
+    path: String,
+    blob: String,
+}
+
+pub(super) fn scan(
+    opts: &Options<'_>,
+    matcher: &Matcher,
+    diag: &Diagnostics,
+) -> Result<Outcome, Error> {
+    let root = cli::text(&["rev-parse", "--show-toplevel"])
+        .or_else(|_| cli::text(&["rev-parse", "--absolute-git-dir"]))
+        .map_err(|e| Error::Fatal(format!("history: {e}")))?;
+    if let Ok(shallow) = cli::text(&["rev-parse", "--is-shallow-repository"]) {
+        if shallow == "true" {
+            let file = cli::text(&["rev-parse", "--git-path", "shallow"]).unwrap_or_default();
+            let cut: Vec<String> = std::fs::read_to_string(file)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            diag.error(&Error::input(
+                &root,
+                format!(
+                    "shallow clone: history before {} is not scanned; fetch with --unshallow or fetch-depth: 0",
+                    short_list(&cut)
+                ),
+            ));
+        }
+    }
+    let (commits, introduced) = walk(opts)?;
+    let mut wanted: Vec<String> = introduced.iter().map(|i| i.blob.clone()).collect();
+    // HEAD's blobs too, to tell whether a key is still there.
+    let head = head_blobs();
+    wanted.extend(head.iter().cloned());
+    wanted.sort_unstable();
+    wanted.dedup();
+
+    let mut stats = Stats::default();
+    let mut found: HashMap<String, Vec<Finding>> = HashMap::new();
+    let mut missing = Vec::new();
+    let mut lfs = 0usize;
+    let mut scanner = Scanner::new(matcher, 0);
+    cli::cat_file(&wanted, |id, obj| match obj {
+        Object::Found { kind, data } if kind == "blob" => {
+            stats.files += 1;
+            stats.bytes += data.len() as u64;
+            if is_lfs_pointer(&data) {
+                lfs += 1;
+                return;
+            }
+            let mut out = Vec::new();
+            let origin = Origin {
+                path: "",
+                place: Place::History,
+            };
+            scanner.scan_bytes(&data, origin, &mut out);
+            if !out.is_empty() {
+                found.insert(id.to_string(), out);
+            }
+        }
+        Object::Found { kind, .. } => diag.error(&Error::input(
+            id,
+            format!("a tree names it as a file, but it is a {kind}"),
+        )),
+        Object::Missing => missing.push(id.to_string()),
+    })?;
+    report_missing(&root, &missing, diag);
+    if lfs > 0 {
+        diag.note(
+            &root,
+            &format!("Git LFS pointers ({lfs} blobs): the files' content is stored outside git and was not scanned; scan a checkout after `git lfs pull`"),
+        );
+    }
+
+    let in_head: HashSet<&Secret> = head
+        .iter()
+        .filter_map(|b| found.get(b))
+        .flatten()
+        .map(|f| &f.secret)
+        .collect();
+    // Oldest introduction of each (key, path); several occurrences in that blob each count.
+    let mut best: HashMap<(&Secret, &str), (usize, &str)> = HashMap::new();
+    for i in &introduced {
+        let Some(fs) = found.get(&i.blob) else {
+            continue;
+        };
+        for f in fs {
+            best.entry((&f.secret, i.path.as_str()))
+                .or_insert((i.commit, i.blob.as_str()));
+        }
+    }
+    let credited: HashSet<usize> = best.values().map(|(c, _)| *c).collect();
+    let not_pushed = not_pushed(&commits, &credited);
+    let mut findings = Vec::new();
+    for ((secret, path), (commit, blob)) in &best {
+        let c = &commits[*commit];
+        for f in found[*blob].iter().filter(|f| &&f.secret == secret) {
+            let mut f = f.clone();
+            f.path = path.to_string();
+            f.place = if not_pushed.contains(commit) {
+                Place::Committed
+            } else {
+                Place::History
+            };
+            f.commit = Some(CommitInfo {
+                id: c.id.clone(),
+                author: c.author.clone(),
+                date: c.date.clone(),
+                still_in_head: Some(in_head.contains(secret)),
+                tag: None,
+            });
+            findings.push(f);
+        }
+    }
+    Ok(Outcome {
+        findings,
+        stats,
+        commits: Some(commits.len() as u64),
+    })
+}
+
+/// The revisions to walk, as `history` selects them: the ones given, else every ref; with
+/// `--since-commit`, what came after it (on HEAD when nothing else is named).
+fn rev_args(opts: &Options<'_>) -> Vec<String> {
+    let mut args: Vec<String> = opts.revs.to_vec();
+    let positive = |a: &[String]| a.iter().any(|r| !r.starts_with('^'));
+    if let Some(since) = opts.since_commit {
+        if !positive(&args) {
+            args.push("HEAD".into());
+        }
+        args.push(format!("^{since}"));
+    }
+    if !positive(&args) {
+        args.push("--all".into());
+        // Every stash entry, as `git stash list` shows them; `--all` has only the newest.
+        if let Ok(stashes) = cli::text(&["log", "-g", "--format=%H", "refs/stash", "--"]) {
+            args.extend(stashes.lines().map(str::to_string));
+        }
+    }
+    args
+}
+
+/// Every selected commit, parents first, and the blobs each introduced.
+fn walk(opts: &Options<'_>) -> Result<(Vec<Commit>, Vec<Introduced>), Error> {
+    let mut args: Vec<String> = [
+        "log",
+        "--reverse",
+        "--topo-order",
+        "-c",
+        "-r",
+        "--root",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--no-textconv",
+        "--no-ext-diff",
+        "-z",
+        "--date=raw",
+        "--format=%x01%H%x00%an <%ae>%x00%ad",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    args.extend(rev_args(opts));
+    args.push("--".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cli::output(&refs).map_err(|e| Error::Usage(format!("history: {e}")))?;
+    Ok(parse_log(&out))
+}
+
+fn parse_log(out: &[u8]) -> (Vec<Commit>, Vec<Introduced>) {
+    let mut commits = Vec::new();
+    let mut introduced = Vec::new();
+    for chunk in out.split(|&b| b == 1).filter(|c| !c.is_empty()) {
+        let mut fields = chunk.split(|&b| b == 0).map(|f| {
+            String::from_utf8_lossy(f)
+                .trim_start_matches('\n')
+                .to_string()
+        });
+        let (Some(id), Some(author), Some(date)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let index = commits.len();
+        commits.push(Commit {
+            id: id.trim().to_string(),
+            author,
+            date: raw_date(&date),
+        });
+        let mut pending: Option<String> = None;
+        for f in fields {
+            if let Some(meta) = f.strip_prefix(':') {
+                pending = introduced_blob(meta);
+            } else if let Some(blob) = pending.take() {
+                introduced.push(Introduced {
+                    commit: index,
+                    path: f,
+                    blob,
+                });
+            }
+        }
+    }
+    (commits, introduced)
+}
+
+/// From a raw diff line (`[:]mode.. id.. status`), the blob the commit has at the path, if it
+/// has one (not a deletion, not a submodule's commit).
+fn introduced_blob(meta: &str) -> Option<String> {
+    let tokens: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+    // n parents: n + 1 modes, n + 1 ids, one status.
+    let parents = tokens.len().checked_sub(3)? / 2;
+    let mode = tokens.get(parents)?;
+    let id = tokens.get(tokens.len().checked_sub(2)?)?;
+    let status = tokens.last()?;
+    if status.starts_with('D') || *mode == "160000" || id.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    Some(id.to_string())
+}
+
+/// `1704164645 +0130` as RFC 3339.
+fn raw_date(raw: &str) -> String {
+    let mut parts = raw.split_whitespace();
+    let secs = parts.next().and_then(|s| s.parse::<i64>().ok());
+    let zone = parts.next().unwrap_or("+0000");
+    let (sign, digits) = zone.split_at(1.min(zone.len()));
+    let hhmm: i32 = digits.parse().unwrap_or(0);
+    let minutes = (hhmm / 100) * 60 + hhmm % 100;
+    let minutes = if sign == "-" { -minutes } else { minutes };
+    secs.map_or_else(String::new, |s| rfc3339(s, minutes))
+}
+
+/// The blobs of HEAD's tree (none when HEAD has no commit).
+fn head_blobs() -> HashSet<String> {
+    let Ok(out) = cli::output(&["ls-tree", "-r", "-z", "HEAD"]) else {
+        return HashSet::new();
+    };
+    out.split(|&b| b == 0)
+        .filter_map(|e| {
+            let e = String::from_utf8_lossy(e);
+            let meta = e.split('\t').next()?;
+            let mut t = meta.split(' ');
+            match (t.next(), t.next(), t.next()) {
+                (Some(_), Some("blob"), Some(id)) => Some(id.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Credited commits no remote-tracking ref reaches: committed here, not pushed. In a bare
+/// repository everything counts as pushed.
+fn not_pushed(commits: &[Commit], credited: &HashSet<usize>) -> HashSet<usize> {
+    if credited.is_empty()
+        || cli::text(&["rev-parse", "--is-bare-repository"]).as_deref() == Ok("true")
+    {
+        return HashSet::new();
+    }
+    let mut args = vec!["rev-list"];
+    args.extend(credited.iter().map(|&c| commits[c].id.as_str()));
+    args.extend(["--not", "--remotes"]);
+    let Ok(listed) = cli::text(&args) else {
+        return HashSet::new();
+    };
+    let unpushed: HashSet<&str> = listed.lines().collect();
+    credited
+        .iter()
+        .copied()
+        .filter(|&c| unpushed.contains(commits[c].id.as_str()))
+        .collect()
+}
+
+/// Objects git does not have: in a partial clone one line about what to do, else each by id.
+fn report_missing(root: &str, missing: &[String], diag: &Diagnostics) {
+    if missing.is_empty() {
+        return;
+    }
+    if let Some(remote) = promisor_remote() {
+        diag.error(&partial_clone(root, &remote, missing.len()));
+        return;
+    }
+    for id in missing.iter().take(SHOWN) {
+        diag.error(&Error::input(
+            id,
+            "object not found (missing from the object database)",
+        ));
+    }
+    if missing.len() > SHOWN {
+        diag.error(&Error::input(
+            root,
+            format!("{} more objects not found", missing.len() - SHOWN),
+        ));
+    }
+}
+
+/// The partial clone's promisor remote, as git's config names it.
+fn promisor_remote() -> Option<String> {
+    if let Ok(name) = cli::text(&["config", "extensions.partialClone"]) {
+        return Some(name);
+    }
+    let list = cli::text(&["config", "--get-regexp", r"^remote\..*\.promisor$"]).ok()?;
+    list.lines().find_map(|l| {
+        let (key, value) = l.split_once(' ')?;
+        (value == "true")
+            .then(|| {
+                key.strip_prefix("remote.")?
+                    .strip_suffix(".promisor")
+                    .map(str::to_string)
+            })
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_lines_give_the_blob_a_commit_has_at_a_path() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        assert_eq!(
+            introduced_blob(&format!("000000 100644 {z} {a} A")),
+            Some(a.clone())
+        );
+        assert_eq!(introduced_blob(&format!("100644 000000 {a} {z} D")), None);
+        assert_eq!(introduced_blob(&format!("160000 160000 {a} {b} M")), None);
+        assert_eq!(
+            introduced_blob(&format!(":100644 100644 100644 {a} {a} {b} MM")),
+            Some(b)
+        );
+        assert_eq!(raw_date("1704164645 +0000"), "2024-01-02T03:04:05Z");
+        assert_eq!(raw_date("1704164645 -0130"), "2024-01-02T01:34:05-01:30");
+    }
+}
