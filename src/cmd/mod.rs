@@ -5,6 +5,7 @@ mod context;
 mod finish;
 mod history;
 mod hooks;
+mod merge;
 mod rules;
 mod scan;
 mod staged;
@@ -21,7 +22,8 @@ pub(crate) fn run(cli: Cli) -> i32 {
         Command::Staged(args) => staged::run(args),
         Command::InstallHook(args) => hooks::install(args),
         Command::PrePush(args) => hooks::pre_push(args),
-        Command::History(args) => history::run(args),
+        Command::History(args) => history::run(*args),
+        Command::Merge(args) => merge::run(args),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "stripe-scan: {e}");

@@ -210,7 +210,7 @@ fn resolve(repo: &Repository, rev: &str) -> Option<Oid> {
 
 /// Branches, tags, remote-tracking refs, notes, the stash and every stash entry in its reflog, and a
 /// detached HEAD. Refs that name something other than a commit (a tag of a blob) have no history.
-fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
+pub(crate) fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
     let mut tips = Vec::new();
     match repo.references() {
         Ok(refs) => {

@@ -2,8 +2,10 @@
 //! `show_secrets` lets a writer print a full key, and the SARIF and GitHub writers, whose output
 //! is published (code scanning, workflow logs), never do.
 
+pub mod by_key;
 pub mod github;
 pub mod json;
+pub mod keys;
 pub mod markdown;
 pub(crate) mod progress;
 pub mod sarif;
