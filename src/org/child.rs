@@ -11,6 +11,19 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// What names a repository to git and to this program: a run started from a hook must neither
+/// scan nor clone into the hook's repository.
+pub const REPOSITORY_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_QUARANTINE_PATH",
+];
+
 /// Where a repository is, as the child will open it.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -53,19 +66,11 @@ pub struct Child {
 impl Child {
     fn command(&self, target: &Target) -> Command {
         let mut cmd = Command::new(&self.exe);
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_COMMON_DIR",
-            "GIT_NAMESPACE",
-            "GIT_QUARANTINE_PATH",
-            "GIT_CEILING_DIRECTORIES",
-            // The parent writes the one job summary.
-            "GITHUB_STEP_SUMMARY",
-        ] {
+        // The parent writes the one job summary.
+        for var in REPOSITORY_ENV
+            .iter()
+            .chain(&["GIT_CEILING_DIRECTORIES", "GITHUB_STEP_SUMMARY"])
+        {
             cmd.env_remove(var);
         }
         match target {

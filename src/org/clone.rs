@@ -86,17 +86,7 @@ impl Git {
 
     fn command(&self, auth: Option<&Auth>) -> Command {
         let mut cmd = Command::new("git");
-        // A run started from a hook must not clone into, or fetch for, the hook's repository.
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_COMMON_DIR",
-            "GIT_NAMESPACE",
-            "GIT_QUARANTINE_PATH",
-        ] {
+        for var in super::child::REPOSITORY_ENV {
             cmd.env_remove(var);
         }
         // The list is the user's own (file:// included); `ext::` stays off, as git has it.

@@ -7,6 +7,7 @@
 use super::list::{origin, Auth, Location, Repo};
 use crate::error::Error;
 use crate::git::meta::rfc3339;
+use crate::report::sarif::encode_segment;
 use serde::Deserialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,13 +47,16 @@ pub fn list(l: &Listing<'_>) -> Result<Vec<Repo>, Error> {
     let (what, first) = match l.owner {
         Owner::Org(org) => (
             format!("GitHub organisation {org}"),
-            format!("{api}/orgs/{}/repos?per_page=100&type=all", segment(org)),
+            format!(
+                "{api}/orgs/{}/repos?per_page=100&type=all",
+                encode_segment(org)
+            ),
         ),
         Owner::User(user) => (
             format!("GitHub user {user}"),
             format!(
                 "{api}/users/{}/repos?per_page=100&type=owner",
-                segment(user)
+                encode_segment(user)
             ),
         ),
     };
@@ -203,19 +207,6 @@ fn same_host(api_origin: &str, clone_url: &str) -> bool {
                 && clone_host.as_deref() == Some("github.com")))
 }
 
-/// An owner name as one path segment: GitHub names are `[A-Za-z0-9-_.]`, anything else is encoded.
-fn segment(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +252,5 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("GITHUB_TOKEN"), "{line}");
-        assert_eq!(segment("my org/x"), "my%20org%2Fx");
     }
 }

@@ -5,12 +5,32 @@
 //! Reads JSON finding values and their `keys::group`, so one repository, a multi-repository run
 //! and a merge of shard reports print alike.
 
-use super::keys::{repository, KeyGroup};
-use super::Style;
+use super::keys::{self, repository, KeyGroup};
+use super::{Report, Style};
 use crate::error::printable;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::io::{self, Write};
+
+/// The text report of one `scan`, `staged` or `history`: its findings grouped by key.
+pub fn write_report(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let findings = values(report);
+    write(&findings, &keys::group(&findings), style, out)
+}
+
+/// `1 key (1 critical), 3 occurrences` for one report's summary line.
+pub fn report_counts(report: &Report<'_>) -> String {
+    let findings = values(report);
+    counts(&findings, &keys::group(&findings))
+}
+
+fn values(report: &Report<'_>) -> Vec<Value> {
+    report
+        .findings
+        .iter()
+        .map(|f| super::json::finding_value(f, report.rules, report.show_secrets))
+        .collect()
+}
 
 /// Repositories listed under a key before "and N more".
 const REPOSITORIES_SHOWN: usize = 10;
@@ -38,11 +58,18 @@ pub fn write(
             g.label.clone()
         };
         if style.quiet {
+            // One line per key, shaped like a compiler's (`path:line:col: what`), so editors
+            // jump to its first sighting; the rest are counted.
+            let more = match g.occurrences() {
+                1 => String::new(),
+                _ => format!(" ({})", spread(g)),
+            };
             writeln!(
                 out,
-                "{label} {key} [{}]: {}",
-                g.severity.as_str(),
-                spread(g)
+                "{}: {label} {} [{}]{more}",
+                location(&findings[g.first_seen], true),
+                printable(key),
+                g.severity.as_str()
             )?;
             continue;
         }
@@ -54,7 +81,7 @@ pub fn write(
             "{} {} [{}]",
             paint("1", &label),
             paint("1", &printable(key)),
-            paint(severity_color(g.severity), g.severity.as_str())
+            paint(super::text::severity_color(g.severity), g.severity.as_str())
         )?;
         writeln!(out, "  {} · {}", g.fingerprint, spread(g))?;
         writeln!(
@@ -152,8 +179,33 @@ fn places(
     Ok(())
 }
 
-/// `path:line:col, commit 1a2b3c4d5e6f on DATE`, with the repository first when asked.
-fn place(f: &Value, with_repository: bool) -> String {
+/// `path:line:col, commit 1a2b3c4d5e6f on DATE`; `full` adds the repository first, and the
+/// author and HEAD's state.
+fn place(f: &Value, full: bool) -> String {
+    let mut s = location(f, full);
+    if let Some(commit) = f["commit"].as_str() {
+        s.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
+        // The first sighting says who and whether HEAD still has it; the list stays short.
+        if let Some(author) = f["author"].as_str().filter(|_| full) {
+            s.push_str(&format!(" by {}", printable(author)));
+        }
+        if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
+            s.push_str(&format!(" on {}", printable(date)));
+        }
+        match f["still_in_head"].as_bool() {
+            Some(true) if full => s.push_str(", still in HEAD"),
+            Some(false) if full => s.push_str(", no longer in HEAD"),
+            _ => {}
+        }
+    }
+    if f["from_state"].as_bool() == Some(true) {
+        s.push_str(" (found by an earlier run)");
+    }
+    s
+}
+
+/// `[repository: ]path:line:col`.
+fn location(f: &Value, with_repository: bool) -> String {
     let mut s = String::new();
     if with_repository {
         if let Some(repo) = repository(f) {
@@ -167,52 +219,20 @@ fn place(f: &Value, with_repository: bool) -> String {
         f["line"].as_u64().unwrap_or(0),
         f["column"].as_u64().unwrap_or(0)
     ));
-    if let Some(commit) = f["commit"].as_str() {
-        s.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
-        if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
-            s.push_str(&format!(" on {}", printable(date)));
-        }
-    }
-    if f["from_state"].as_bool() == Some(true) {
-        s.push_str(" (found by an earlier run)");
-    }
     s
 }
 
-fn severity_color(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "1;31",
-        Severity::Medium => "33",
-        Severity::Low => "36",
-        Severity::Info => "2",
-    }
-}
-
-/// `2 keys (1 critical, 1 high), 446 occurrences`: the closing counts.
+/// `2 keys (1 critical, 1 high; 446 occurrences)`: the closing counts.
 pub fn counts(findings: &[Value], groups: &[KeyGroup]) -> String {
     if groups.is_empty() {
         return "no keys found".to_string();
     }
-    let mut by_sev = [0usize; 5];
-    for g in groups {
-        by_sev[g.severity as usize] += 1;
-    }
-    let sevs: Vec<String> = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ]
-    .iter()
-    .filter(|&&s| by_sev[s as usize] > 0)
-    .map(|&s| format!("{} {}", by_sev[s as usize], s.as_str()))
-    .collect();
+    let sevs = Severity::tally(groups.iter().map(|g| g.severity));
     format!(
-        "{} {} ({}), {} {}",
+        "{} {} ({}; {} {})",
         groups.len(),
         plural(groups.len(), "key", "keys"),
-        sevs.join(", "),
+        sevs,
         findings.len(),
         plural(findings.len(), "occurrence", "occurrences")
     )

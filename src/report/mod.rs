@@ -155,7 +155,8 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::write(report, style, out),
+        // Key-centric: one entry per distinct key, then where it is (see `by_key`).
+        Format::Text => by_key::write_report(report, style, out),
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write(report, out),

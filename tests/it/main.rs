@@ -9,6 +9,7 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod org;
 mod props;
 mod reports;
 mod rules;
