@@ -81,7 +81,7 @@ pub fn write(
             "{} {} [{}]",
             paint("1", &label),
             paint("1", &printable(key)),
-            paint(super::text::severity_color(g.severity), g.severity.as_str())
+            paint(super::severity_color(g.severity), g.severity.as_str())
         )?;
         writeln!(out, "  {} · {}", g.fingerprint, spread(g))?;
         writeln!(

@@ -175,3 +175,13 @@ pub fn title(label: &str) -> String {
         format!("Stripe {label}")
     }
 }
+
+/// The ANSI colour of a severity in text reports.
+pub(crate) fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "1;31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    }
+}

@@ -60,7 +60,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                     "1",
                     &format!("{}:{}:{}", printable(&f.path), f.line, f.column)
                 ),
-                paint(severity_color(severity), severity.as_str()),
+                paint(super::severity_color(severity), severity.as_str()),
             )?;
             if style.quiet {
                 continue;
@@ -92,15 +92,6 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         i += group;
     }
     Ok(())
-}
-
-pub(super) fn severity_color(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "1;31",
-        Severity::Medium => "33",
-        Severity::Low => "36",
-        Severity::Info => "2",
-    }
 }
 
 /// `1 critical, 2 high`: the findings by severity, highest first.
