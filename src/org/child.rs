@@ -51,6 +51,30 @@ impl Target {
     }
 }
 
+/// Why a repository could not be scanned, and whether the child already said so on stderr (then
+/// the parent adds no second line for the same repository).
+pub struct Failed {
+    pub cause: String,
+    pub said: bool,
+}
+
+impl Failed {
+    fn quiet(cause: impl Into<String>) -> Failed {
+        Failed {
+            cause: cause.into(),
+            said: false,
+        }
+    }
+
+    /// The child's last line as the cause when it printed one, else `fallback`.
+    fn from_child(last: Option<String>, fallback: &str) -> Failed {
+        match last {
+            Some(cause) => Failed { cause, said: true },
+            None => Failed::quiet(fallback),
+        }
+    }
+}
+
 /// One child's report.
 pub struct Scanned {
     pub findings: Vec<Value>,
@@ -91,12 +115,12 @@ impl Child {
     }
 
     /// The commits every ref names (`history --list-tips`), sorted.
-    pub fn tips(&self, target: &Target, name: &str) -> Result<Vec<String>, String> {
+    pub fn tips(&self, target: &Target, name: &str) -> Result<Vec<String>, Failed> {
         let mut cmd = self.command(target);
         cmd.args(["history", "--list-tips"]);
-        let (code, stdout) = run(cmd, name, None)?;
+        let (code, stdout, last) = run(cmd, name, None)?;
         if code != Some(0) {
-            return Err("cannot list its refs".to_string());
+            return Err(Failed::from_child(last, "cannot list its refs"));
         }
         let mut tips: Vec<String> = String::from_utf8_lossy(&stdout)
             .lines()
@@ -117,7 +141,7 @@ impl Child {
         name: &str,
         revs: &[String],
         stdin_revs: Option<&[String]>,
-    ) -> Result<Scanned, String> {
+    ) -> Result<Scanned, Failed> {
         let mut cmd = self.command(target);
         cmd.args(["history", "--format", "json", "--quiet"])
             .args(&self.args);
@@ -132,15 +156,17 @@ impl Child {
             text.push('\n');
             text.into_bytes()
         });
-        let (code, stdout) = run(cmd, name, input)?;
+        let (code, stdout, last) = run(cmd, name, input)?;
         let report: Value = match serde_json::from_slice(&stdout) {
             Ok(v) => v,
             Err(_) => {
-                return Err(match code {
-                    Some(_) => "the scan stopped before it could report (see the line above)",
-                    None => "the scanner process was killed",
-                }
-                .to_string())
+                return Err(Failed::from_child(
+                    last,
+                    match code {
+                        Some(_) => "the scan stopped without a report",
+                        None => "the scanner process was killed",
+                    },
+                ))
             }
         };
         let findings = report["findings"].as_array().cloned().unwrap_or_default();
@@ -151,13 +177,12 @@ impl Child {
     }
 }
 
+/// A finished child: its exit code (none when killed), stdout, and the last line of its stderr.
+type Ran = (Option<i32>, Vec<u8>, Option<String>);
+
 /// Runs `cmd`, feeding `input` to its stdin, relaying each line it prints on stderr with the
-/// repository's name in front; returns its exit code and stdout.
-fn run(
-    mut cmd: Command,
-    name: &str,
-    input: Option<Vec<u8>>,
-) -> Result<(Option<i32>, Vec<u8>), String> {
+/// repository's name in front; returns its exit code, stdout and the last line it printed.
+fn run(mut cmd: Command, name: &str, input: Option<Vec<u8>>) -> Result<Ran, Failed> {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
@@ -166,47 +191,50 @@ fn run(
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| {
-        format!(
+        Failed::quiet(format!(
             "cannot start the scanner: {}",
             crate::error::describe_io(&e)
-        )
+        ))
     })?;
     let stdin = child.stdin.take();
     let stderr = child.stderr.take();
     let mut stdout = Vec::new();
-    let read = std::thread::scope(|s| {
+    let (read, last) = std::thread::scope(|s| {
         if let (Some(mut w), Some(bytes)) = (stdin, input) {
             // A child that fails early stops reading; the broken pipe is its error, reported below.
             s.spawn(move || {
                 let _ = w.write_all(&bytes);
             });
         }
-        if let Some(err) = stderr {
-            s.spawn(move || relay(err, name));
-        }
-        child
+        let relayed = stderr.map(|err| s.spawn(move || relay(err, name)));
+        let read = child
             .stdout
             .take()
-            .map_or(Ok(0), |mut out| out.read_to_end(&mut stdout))
+            .map_or(Ok(0), |mut out| out.read_to_end(&mut stdout));
+        (read, relayed.and_then(|h| h.join().ok().flatten()))
     });
     let status = child
         .wait()
-        .map_err(|e| format!("scanner: {}", crate::error::describe_io(&e)))?;
+        .map_err(|e| Failed::quiet(format!("scanner: {}", crate::error::describe_io(&e))))?;
     read.map_err(|e| {
-        format!(
+        Failed::quiet(format!(
             "reading the scanner's report: {}",
             crate::error::describe_io(&e)
-        )
+        ))
     })?;
-    Ok((status.code(), stdout))
+    Ok((status.code(), stdout, last))
 }
 
 /// The child's per-item lines (`stripe-scan: path: cause`), each with the repository added.
-fn relay(from: impl Read, name: &str) {
+/// Returns the last line, without the program's name.
+fn relay(from: impl Read, name: &str) -> Option<String> {
     let shown = printable(name);
+    let mut last = None;
     for line in BufReader::new(from).lines() {
         let Ok(line) = line else { break };
         let rest = line.strip_prefix("stripe-scan: ").unwrap_or(&line);
         let _ = writeln!(std::io::stderr().lock(), "stripe-scan: {shown}: {rest}");
+        last = Some(rest.to_string());
     }
+    last
 }

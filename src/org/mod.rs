@@ -359,7 +359,7 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
     let scanned = if s.state.is_some() {
         tips = match s.child.tips(&target, name) {
             Ok(t) => t,
-            Err(cause) => return fail(cause, false),
+            Err(f) => return fail(f.cause, f.said),
         };
         match earlier {
             Some(e) if e.tips == tips => {
@@ -427,7 +427,7 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
             };
             findings = sc.findings;
         }
-        Some(Err(cause)) => return fail(cause, true),
+        Some(Err(f)) => return fail(f.cause, f.said),
         None => {}
     }
     if result.error.is_some() || result.errors > 0 {

@@ -761,3 +761,45 @@ fn a_token_reaches_git_through_its_environment_not_its_command_line() {
         r.stderr
     );
 }
+
+#[test]
+fn a_broken_repository_is_one_line_with_or_without_state_and_the_others_are_scanned() {
+    let dir = tempdir();
+    let broken = dir.path().join("broken");
+    write(&broken, ".git/HEAD", "not a ref\n");
+    let good = repo();
+    commit(
+        good.path(),
+        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
+        "c",
+    );
+    let list = write(
+        dir.path(),
+        "repos.txt",
+        format!("{}\n{}\n", broken.display(), good.path().display()),
+    );
+    let state = dir.path().join("state.json").display().to_string();
+    let l = list.display().to_string();
+    for args in [
+        vec!["history", "--repos", &l, "--format", "json"],
+        vec![
+            "history", "--repos", &l, "--format", "json", "--state", &state,
+        ],
+    ] {
+        let r = run(dir.path(), &args);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("broken")).collect();
+        assert_eq!(lines.len(), 1, "{}", r.stderr);
+        assert!(
+            lines[0].starts_with(&format!("stripe-scan: {}: ", broken.display())),
+            "{}",
+            lines[0]
+        );
+        let j = r.json();
+        assert_eq!(
+            repo_status(&j, &broken.display().to_string())["status"],
+            "failed"
+        );
+        assert_eq!(j["findings"].as_array().map(Vec::len), Some(1));
+    }
+}
