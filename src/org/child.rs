@@ -99,7 +99,9 @@ impl Child {
         }
         match target {
             Target::GitDir(dir) => {
-                cmd.env("GIT_DIR", dir).current_dir(dir);
+                // Absolute: the child runs inside it, where a relative GIT_DIR would mean another place.
+                let full = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                cmd.env("GIT_DIR", &full).current_dir(&full);
             }
             Target::WorkTree(dir) => {
                 // Discovery stops at the listed folder: a path that is not a repository must

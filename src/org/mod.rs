@@ -105,7 +105,11 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
             args: child_args(args, (threads / scan_jobs).max(1)),
         },
         git: clone::Git::new(),
-        cache: opts.cache_dir.clone().or_else(clone::default_dir),
+        cache: opts
+            .cache_dir
+            .as_deref()
+            .map(absolute)
+            .or_else(clone::default_dir),
         state: prior.as_ref(),
         config: &config,
         baseline: baseline.as_ref(),

@@ -57,17 +57,18 @@ pub fn write(
         } else {
             g.label.clone()
         };
+        // Each key's line is shaped like a compiler's (`path:line:col: what`) at the key's first
+        // sighting, so editors and terminals jump to it; the other places follow, counted.
+        let first = &findings[g.first_seen];
+        let at = location(first, true);
         if style.quiet {
-            // One line per key, shaped like a compiler's (`path:line:col: what`), so editors
-            // jump to its first sighting; the rest are counted.
             let more = match g.occurrences() {
                 1 => String::new(),
                 _ => format!(" ({})", spread(g)),
             };
             writeln!(
                 out,
-                "{}: {label} {} [{}]{more}",
-                location(&findings[g.first_seen], true),
+                "{at}: {label} {} [{}]{more}",
                 printable(key),
                 g.severity.as_str()
             )?;
@@ -78,17 +79,20 @@ pub fn write(
         }
         writeln!(
             out,
-            "{} {} [{}]",
-            paint("1", &label),
+            "{}: {} {} [{}]",
+            paint("1", &at),
+            label,
             paint("1", &printable(key)),
             paint(super::severity_color(g.severity), g.severity.as_str())
         )?;
         writeln!(out, "  {} · {}", g.fingerprint, spread(g))?;
-        writeln!(
-            out,
-            "  first seen: {}",
-            place(&findings[g.first_seen], true)
-        )?;
+        if first["commit"].is_string() {
+            writeln!(out, "  first seen in {}", introduced(first))?;
+        }
+        if g.occurrences() == 1 {
+            steps(out, g)?;
+            continue;
+        }
         writeln!(out, "  where:")?;
         if g.repositories.is_empty() {
             places(out, findings, &g.members, "    ")?;
@@ -118,10 +122,15 @@ pub fn write(
                 places(out, findings, &members, "      ")?;
             }
         }
-        writeln!(out, "  what to do:")?;
-        for (i, step) in g.remediation.iter().enumerate() {
-            writeln!(out, "    {}. {step}", i + 1)?;
-        }
+        steps(out, g)?;
+    }
+    Ok(())
+}
+
+fn steps(out: &mut dyn Write, g: &KeyGroup) -> io::Result<()> {
+    writeln!(out, "  what to do:")?;
+    for (i, step) in g.remediation.iter().enumerate() {
+        writeln!(out, "    {}. {step}", i + 1)?;
     }
     Ok(())
 }
@@ -171,7 +180,7 @@ fn places(
     indent: &str,
 ) -> io::Result<()> {
     for &i in members.iter().take(PLACES_SHOWN) {
-        writeln!(out, "{indent}{}", place(&findings[i], false))?;
+        writeln!(out, "{indent}{}", place(&findings[i]))?;
     }
     if members.len() > PLACES_SHOWN {
         writeln!(out, "{indent}and {} more", members.len() - PLACES_SHOWN)?;
@@ -179,27 +188,36 @@ fn places(
     Ok(())
 }
 
-/// `path:line:col, commit 1a2b3c4d5e6f on DATE`; `full` adds the repository first, and the
-/// author and HEAD's state.
-fn place(f: &Value, full: bool) -> String {
-    let mut s = location(f, full);
+/// `path:line:col, commit 1a2b3c4d5e6f on DATE` (and earlier runs' findings marked).
+fn place(f: &Value) -> String {
+    let mut s = location(f, false);
     if let Some(commit) = f["commit"].as_str() {
         s.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
-        // The first sighting says who and whether HEAD still has it; the list stays short.
-        if let Some(author) = f["author"].as_str().filter(|_| full) {
-            s.push_str(&format!(" by {}", printable(author)));
-        }
         if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
             s.push_str(&format!(" on {}", printable(date)));
-        }
-        match f["still_in_head"].as_bool() {
-            Some(true) if full => s.push_str(", still in HEAD"),
-            Some(false) if full => s.push_str(", no longer in HEAD"),
-            _ => {}
         }
     }
     if f["from_state"].as_bool() == Some(true) {
         s.push_str(" (found by an earlier run)");
+    }
+    s
+}
+
+/// `commit 1a2b3c4d5e6f by NAME <MAIL> on DATE, still in HEAD`: who brought the key, and whether
+/// the checked-out line still has it.
+fn introduced(f: &Value) -> String {
+    let commit = f["commit"].as_str().unwrap_or("");
+    let mut s = format!("commit {}", &commit[..commit.len().min(12)]);
+    if let Some(author) = f["author"].as_str() {
+        s.push_str(&format!(" by {}", printable(author)));
+    }
+    if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
+        s.push_str(&format!(" on {}", printable(date)));
+    }
+    match f["still_in_head"].as_bool() {
+        Some(true) => s.push_str(", still in HEAD"),
+        Some(false) => s.push_str(", no longer in HEAD"),
+        None => {}
     }
     s
 }

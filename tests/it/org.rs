@@ -183,7 +183,9 @@ fn a_list_of_paths_and_urls_is_one_report_and_a_bad_repository_is_one_line() {
     assert_eq!(text.code, 1);
     let lines: Vec<&str> = text.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("live secret key sk_live_"),
+        lines[0].starts_with(&format!(
+            "{one_name}: app/config.py:1:8: live secret key sk_live_"
+        )),
         "{}",
         text.stdout
     );
@@ -229,7 +231,7 @@ fn one_key_in_112_fixture_files_is_one_key_with_its_count() {
     let keys: Vec<&str> = r
         .stdout
         .lines()
-        .filter(|l| l.starts_with("test secret key"))
+        .filter(|l| l.contains(": test secret key"))
         .collect();
     assert_eq!(keys.len(), 1, "{}", r.stdout);
     assert!(
@@ -773,19 +775,31 @@ fn a_broken_repository_is_one_line_with_or_without_state_and_the_others_are_scan
         &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
         "c",
     );
+    // Relative names, as a list kept beside its repositories would have them.
+    bare(good.path(), &dir.path().join("copy.git"));
+    let copy_url = url(&dir.path().join("copy.git"));
     let list = write(
         dir.path(),
         "repos.txt",
-        format!("{}\n{}\n", broken.display(), good.path().display()),
+        format!(
+            "{}\n{}\ncopy.git\n{copy_url}\n",
+            broken.display(),
+            good.path().display()
+        ),
     );
     let state = dir.path().join("state.json").display().to_string();
     let l = list.display().to_string();
-    for args in [
-        vec!["history", "--repos", &l, "--format", "json"],
-        vec![
-            "history", "--repos", &l, "--format", "json", "--state", &state,
-        ],
-    ] {
+    let common = [
+        "history",
+        "--repos",
+        &l,
+        "--format",
+        "json",
+        "--cache-dir",
+        "cache",
+    ];
+    for extra in [vec![], vec!["--state", state.as_str()]] {
+        let args = [&common[..], &extra[..]].concat();
         let r = run(dir.path(), &args);
         assert_eq!(r.code, 1, "{}", r.stderr);
         let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("broken")).collect();
@@ -800,6 +814,10 @@ fn a_broken_repository_is_one_line_with_or_without_state_and_the_others_are_scan
             repo_status(&j, &broken.display().to_string())["status"],
             "failed"
         );
-        assert_eq!(j["findings"].as_array().map(Vec::len), Some(1));
+        assert_eq!(j["findings"].as_array().map(Vec::len), Some(3), "{:#}", j);
+        assert_eq!(
+            j["keys"][0]["repositories"].as_array().map(Vec::len),
+            Some(3)
+        );
     }
 }

@@ -61,7 +61,10 @@ fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
     // Key-centric: each distinct key once, the most severe first, then where it is.
     assert_eq!(
         out[0],
-        format!("live secret key {} [critical]", redacted(&live, "sk_live_")),
+        format!(
+            "config/app.env:2:12: live secret key {} [critical]",
+            redacted(&live, "sk_live_")
+        ),
         "{}",
         r.stdout
     );
@@ -70,14 +73,12 @@ fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
         "{}",
         out[1]
     );
-    assert_eq!(out[2], "  first seen: config/app.env:2:12");
-    assert_eq!(out[3], "  where:");
-    assert_eq!(out[4], "    config/app.env:2:12");
-    assert_eq!(out[5], "  what to do:");
+    // One place: the key's own line says where; no list.
+    assert_eq!(out[2], "  what to do:");
     assert!(
-        out[6].starts_with("    1. Remove the key from the file"),
+        out[3].starts_with("    1. Remove the key from the file"),
         "{}",
-        out[6]
+        out[3]
     );
     assert!(
         r.stdout.contains("Roll key…, expiration Now"),
@@ -87,7 +88,7 @@ fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
     let headers: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.starts_with("live restricted key rk_live_"))
+        .filter(|(_, l)| l.contains(": live restricted key rk_live_"))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(headers.len(), 2, "{}", r.stdout);
@@ -96,7 +97,12 @@ fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
         assert!(out[h].ends_with("[high]"), "{}", out[h]);
     }
     assert!(
-        r.stdout.contains("    config/app.env:3:4\n") && r.stdout.contains("    deploy.sh:1:11\n"),
+        out[headers[0]].starts_with("config/app.env:3:4: "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        out[headers[1]].starts_with("deploy.sh:1:11: "),
         "{}",
         r.stdout
     );
