@@ -569,7 +569,9 @@ fn github(repos: Vec<Value>) -> (String, Arc<Mutex<Vec<String>>>) {
                     format!("Link: <{base2}/orgs/acme/repos?per_page=100&type=all&page=2>; rel=\"next\", <{base2}/orgs/acme/repos?page=2>; rel=\"last\"\r\n"),
                     Value::Array(repos[..1].to_vec()).to_string(),
                 )
-            } else if path.starts_with("/orgs/acme/repos") {
+            } else if path.starts_with("/orgs/acme/repos")
+                || path.starts_with("/users/ada/repos?per_page=100&type=owner")
+            {
                 (
                     "200 OK",
                     String::new(),
@@ -688,6 +690,29 @@ fn github_org_is_listed_page_by_page_and_a_rate_limit_says_when_it_resets() {
     let all = org(server.path(), "acme", &api, &c, &more, &[]);
     assert_eq!(all.json()["repositories"].as_array().map(Vec::len), Some(4));
     assert_eq!(all.json()["keys"][0]["occurrences"], 3);
+
+    // A user's repositories: one page, no Link; only the ones neither archived nor forked.
+    let user = run(
+        server.path(),
+        &[
+            "history",
+            "--github-user",
+            "ada",
+            "--github-api-url",
+            &api,
+            "--cache-dir",
+            &c,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(user.code, 0, "{}", user.stderr);
+    let listed: Vec<Value> = user.json()["repositories"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["name"], "acme/web");
 
     let limited = org(server.path(), "limited", &api, &c, &[], &[]);
     assert_eq!(limited.code, 2, "{}", limited.stderr);
