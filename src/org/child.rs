@@ -85,6 +85,8 @@ pub struct Child {
     pub exe: PathBuf,
     /// What every child gets: `--threads`, `--fail-on`, `--config`, `--baseline`, `--show-secrets`.
     pub args: Vec<OsString>,
+    /// Put before each relayed line: clears a progress count when one is shown.
+    pub line_start: &'static str,
 }
 
 impl Child {
@@ -120,7 +122,7 @@ impl Child {
     pub fn tips(&self, target: &Target, name: &str) -> Result<Vec<String>, Failed> {
         let mut cmd = self.command(target);
         cmd.args(["history", "--list-tips"]);
-        let (code, stdout, last) = run(cmd, name, None)?;
+        let (code, stdout, last) = run(cmd, name, None, self.line_start)?;
         if code != Some(0) {
             return Err(Failed::from_child(last, "cannot list its refs"));
         }
@@ -158,7 +160,7 @@ impl Child {
             text.push('\n');
             text.into_bytes()
         });
-        let (code, stdout, last) = run(cmd, name, input)?;
+        let (code, stdout, last) = run(cmd, name, input, self.line_start)?;
         let report: Value = match serde_json::from_slice(&stdout) {
             Ok(v) => v,
             Err(_) => {
@@ -184,7 +186,12 @@ type Ran = (Option<i32>, Vec<u8>, Option<String>);
 
 /// Runs `cmd`, feeding `input` to its stdin, relaying each line it prints on stderr with the
 /// repository's name in front; returns its exit code, stdout and the last line it printed.
-fn run(mut cmd: Command, name: &str, input: Option<Vec<u8>>) -> Result<Ran, Failed> {
+fn run(
+    mut cmd: Command,
+    name: &str,
+    input: Option<Vec<u8>>,
+    line_start: &str,
+) -> Result<Ran, Failed> {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
@@ -208,7 +215,7 @@ fn run(mut cmd: Command, name: &str, input: Option<Vec<u8>>) -> Result<Ran, Fail
                 let _ = w.write_all(&bytes);
             });
         }
-        let relayed = stderr.map(|err| s.spawn(move || relay(err, name)));
+        let relayed = stderr.map(|err| s.spawn(move || relay(err, name, line_start)));
         let read = child
             .stdout
             .take()
@@ -229,13 +236,16 @@ fn run(mut cmd: Command, name: &str, input: Option<Vec<u8>>) -> Result<Ran, Fail
 
 /// The child's per-item lines (`stripe-scan: path: cause`), each with the repository added.
 /// Returns the last line, without the program's name.
-fn relay(from: impl Read, name: &str) -> Option<String> {
+fn relay(from: impl Read, name: &str, start: &str) -> Option<String> {
     let shown = printable(name);
     let mut last = None;
     for line in BufReader::new(from).lines() {
         let Ok(line) = line else { break };
         let rest = line.strip_prefix("stripe-scan: ").unwrap_or(&line);
-        let _ = writeln!(std::io::stderr().lock(), "stripe-scan: {shown}: {rest}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{start}stripe-scan: {shown}: {rest}"
+        );
         last = Some(rest.to_string());
     }
     last

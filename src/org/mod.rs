@@ -34,6 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+/// Back to the start of the line, erasing it: the progress count is redrawn in place.
+const CLEAR_LINE: &str = "\r\x1b[K";
+
 /// What one repository gave: its entry in the report, its findings, and what --state keeps.
 struct Done {
     result: RepoResult,
@@ -52,6 +55,8 @@ struct Settings<'a> {
     /// Earlier runs, when --state is given.
     state: Option<&'a State>,
     config: &'a Config,
+    /// A running count on stderr (a terminal, not --quiet): a run over 800 repositories is long.
+    progress: bool,
     baseline: Option<&'a Baseline>,
 }
 
@@ -98,11 +103,13 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         repos.retain(|r| s.keeps(&r.name));
     }
     let scan_jobs = opts.scan_jobs.max(1);
+    let progress = !common.quiet && io::stderr().is_terminal();
     let settings = Settings {
         child: Child {
             exe: std::env::current_exe()
                 .map_err(|e| Error::Fatal(format!("history: cannot find this program: {e}")))?,
             args: child_args(args, (threads / scan_jobs).max(1)),
+            line_start: if progress { CLEAR_LINE } else { "" },
         },
         git: clone::Git::new(),
         cache: opts
@@ -113,6 +120,7 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         state: prior.as_ref(),
         config: &config,
         baseline: baseline.as_ref(),
+        progress,
     };
     let done = pipeline(&settings, &repos, opts.clone_jobs.max(1), scan_jobs);
 
@@ -312,10 +320,22 @@ fn pipeline(s: &Settings<'_>, repos: &[Repo], clone_jobs: usize, scan_jobs: usiz
                 };
                 let Some((repo, target)) = next else { break };
                 let d = scan_one(s, repo, target);
-                lock(&done).push(d);
+                let mut all = lock(&done);
+                all.push(d);
+                if s.progress {
+                    let _ = write!(
+                        io::stderr().lock(),
+                        "{CLEAR_LINE}stripe-scan: {}/{} repositories scanned",
+                        all.len(),
+                        repos.len()
+                    );
+                }
             });
         }
     });
+    if s.progress {
+        let _ = write!(io::stderr().lock(), "{CLEAR_LINE}");
+    }
     into_inner(done)
 }
 
@@ -336,7 +356,12 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
     let name = &repo.name;
     let fail = |cause: String, said: bool| {
         if !said {
-            let _ = writeln!(io::stderr(), "stripe-scan: {}: {cause}", printable(name));
+            let _ = writeln!(
+                io::stderr(),
+                "{}stripe-scan: {}: {cause}",
+                s.child.line_start,
+                printable(name)
+            );
         }
         Done {
             result: RepoResult::failed(name, cause),
@@ -353,7 +378,8 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
     if let Some(stale) = &stale {
         let _ = writeln!(
             io::stderr(),
-            "stripe-scan: {}: {stale}; scanning what an earlier run fetched",
+            "{}stripe-scan: {}: {stale}; scanning what an earlier run fetched",
+            s.child.line_start,
             printable(name)
         );
     }
