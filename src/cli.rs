@@ -28,7 +28,7 @@ pub enum Command {
     /// key), so that later runs with --baseline report only new keys.
     Baseline(BaselineArgs),
     /// Scan git history: every ref by default, or revisions and ranges as `git log` takes them.
-    History(HistoryArgs),
+    History(Box<HistoryArgs>),
     /// Scan what the next commit will contain: the index against HEAD, reporting keys on the
     /// lines it adds.
     Staged(StagedArgs),
@@ -39,6 +39,9 @@ pub enum Command {
     /// On a git server: scan the commits and tags a push brings, before the server accepts them
     /// (the pre-receive hook runs this, with `old new ref` lines on stdin).
     PreReceive(PreReceiveArgs),
+    /// Combine the JSON reports of `history --repos/--github-org … --shard I/N` runs into one
+    /// report: keys, counts and exit status as if it had been one run.
+    Merge(MergeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -109,8 +112,91 @@ pub struct HistoryArgs {
     /// in every clone too).
     #[arg(long)]
     pub no_messages: bool,
+    /// More revisions, one per line, from FILE (`-`: stdin). Multi-repository runs hand each
+    /// child its revisions this way: thousands of `^TIP`s would not fit on a command line.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub revs_from: Option<PathBuf>,
+    /// Print the commits every ref names (what a scan without revisions starts from), one per
+    /// line, and scan nothing. Multi-repository runs record these in --state.
+    #[arg(long, hide = true)]
+    pub list_tips: bool,
+    #[command(flatten)]
+    pub repos: ReposArgs,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `history` over many repositories: where the list comes from, and how the work is split.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Many repositories")]
+pub struct ReposArgs {
+    /// Scan every repository listed in FILE (`-`: stdin), one per line: a local path or a git URL
+    /// (https://, ssh://, git@host:path, file://). Blank lines and `#` comments are skipped.
+    #[arg(long, value_name = "FILE", group = "repo_list")]
+    pub repos: Option<String>,
+    /// Scan every repository of this GitHub organisation (GITHUB_TOKEN: private ones, rate limits).
+    #[arg(long, value_name = "ORG", group = "repo_list")]
+    pub github_org: Option<String>,
+    /// Scan every public repository of this GitHub user.
+    #[arg(long, value_name = "USER", group = "repo_list")]
+    pub github_user: Option<String>,
+    /// GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// Also scan archived repositories of --github-org/--github-user.
+    #[arg(long)]
+    pub include_archived: bool,
+    /// Also scan forks listed by --github-org/--github-user.
+    #[arg(long)]
+    pub include_forks: bool,
+    /// Where URLs are cloned as mirrors, and only fetched on later runs (default: the user's
+    /// cache folder, $XDG_CACHE_HOME/stripe-scan/repos or ~/.cache/stripe-scan/repos).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Incremental runs: the ref tips already scanned and the keys found so far (fingerprints,
+    /// never keys) are read from FILE and written back; only new commits are scanned.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Scan only shard I of N (1-based): the repositories whose name hashes to it. Adding a
+    /// repository to the list never moves another one to a different shard.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Clones and fetches at a time (network-bound).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub clone_jobs: usize,
+    /// Repositories scanned at a time, each by its own process with cores/N threads
+    /// (default: 1, using every core).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub scan_jobs: usize,
+}
+
+impl ReposArgs {
+    /// Whether `history` scans many repositories rather than the one it runs in.
+    pub fn any(&self) -> bool {
+        self.repos.is_some() || self.github_org.is_some() || self.github_user.is_some()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// JSON reports of multi-repository `history` runs (e.g. one per shard).
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format (github: one annotation per key, and the job summary in GITHUB_STEP_SUMMARY).
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 only for findings at or above this severity (default: what the reports were made with).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Keep full keys that the reports hold (made with --show-secrets); without it they are dropped.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print only the key lines: no places, no steps, no summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -17,6 +17,7 @@ pub mod finding;
 pub(crate) mod fs;
 pub mod git;
 pub(crate) mod history;
+pub(crate) mod org;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub mod report;

@@ -26,6 +26,26 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// `1 critical, 2 high`: how many of each, highest first, leaving out the absent ones.
+    pub fn tally(all: impl Iterator<Item = Severity>) -> String {
+        let mut by = [0usize; 5];
+        for s in all {
+            by[s as usize] += 1;
+        }
+        [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ]
+        .iter()
+        .filter(|&&s| by[s as usize] > 0)
+        .map(|&s| format!("{} {}", by[s as usize], s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

@@ -1,31 +1,47 @@
-//! `stripe-scan history [REV-RANGE...]`: every blob the selected commits introduced, once.
+//! `stripe-scan history [REV-RANGE...]`: every blob the selected commits introduced, once; or,
+//! with --repos/--github-org/--github-user, every repository listed (see `org`).
 
-use super::context::RunContext;
+use super::context::{threads, RunContext};
 use super::finish::finish;
 use crate::cli::HistoryArgs;
+use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
-use crate::error::Error;
+use crate::error::{describe_io, Error};
+use crate::exit;
 use crate::git::cli;
 use crate::git::odb::{ObjectReader, READER_ENV};
-use crate::git::repo;
+use crate::git::{repo, revs};
 use crate::history;
-use std::io::{self, IsTerminal};
+use crate::org;
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
     let started = Instant::now();
+    if args.repos.any() {
+        return org::run(&args, threads(&args.common), started);
+    }
     let reader = ObjectReader::from_env()?;
     let (repo, slow) = match repo::open_main() {
         Ok(_) if reader == ObjectReader::Git => (None, Some(format!("{READER_ENV}=git"))),
         Ok(repo) => (Some(repo), None),
         // What libgit2 refuses (SHA-256 ids, reftable, extensions it does not know) git reads.
-        Err(e) if cli::sees_repository() => (
+        Err(e) if cli::sees_repository() && !args.list_tips && args.revs_from.is_none() => (
             None,
             Some(format!("libgit2 cannot open it: {}", e.message())),
         ),
         Err(_) => (Some(repo::open("history")?), None),
     };
+    let mut revs = args.revs.clone();
+    if let Some(r) = &repo {
+        if args.list_tips {
+            return list_tips(r);
+        }
+        if let Some(source) = &args.revs_from {
+            revs.extend(revs_from(r, source)?);
+        }
+    }
     let root = match &repo {
         Some(r) => r
             .workdir()
@@ -38,7 +54,7 @@ pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
         .map_err(Error::Usage)?
         .with_limits(cx.config.limits);
     let opts = history::Options {
-        revs: &args.revs,
+        revs: &revs,
         since_commit: args.since_commit.as_deref(),
         threads: cx.threads(),
         progress: !args.common.quiet && io::stderr().is_terminal(),
@@ -58,4 +74,48 @@ pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
         }
     };
     Ok(finish(outcome, cx))
+}
+
+/// The commits every ref names, one a line: what a multi-repository run records in --state.
+fn list_tips(repo: &git2::Repository) -> Result<i32, Error> {
+    let diag = Diagnostics::default();
+    let mut tips: Vec<String> = revs::every_ref(repo, &diag)
+        .commits
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    tips.sort();
+    tips.dedup();
+    let mut out = io::stdout().lock();
+    for t in &tips {
+        writeln!(out, "{t}").map_err(|e| Error::Fatal(format!("stdout: {}", describe_io(&e))))?;
+    }
+    Ok(if diag.errors() > 0 {
+        exit::ERROR
+    } else {
+        exit::CLEAN
+    })
+}
+
+/// Revisions from a file or stdin, one a line. A `^OLD` whose commit is gone (a branch
+/// force-pushed, then garbage-collected) hides nothing and is dropped rather than failing the run.
+fn revs_from(repo: &git2::Repository, source: &Path) -> Result<Vec<String>, Error> {
+    let name = source.display().to_string();
+    let mut text = String::new();
+    let read = if name == "-" {
+        io::stdin().read_to_string(&mut text)
+    } else {
+        std::fs::File::open(source).and_then(|mut f| f.read_to_string(&mut text))
+    };
+    read.map_err(|e| Error::config(format!("--revs-from {name}"), None, describe_io(&e)))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| match l.strip_prefix('^') {
+            Some(hidden) => repo.revparse_single(hidden).is_ok(),
+            None => true,
+        })
+        .map(str::to_string)
+        .collect())
 }

@@ -5,6 +5,7 @@ mod context;
 mod finish;
 mod history;
 mod hooks;
+mod merge;
 mod pre_receive;
 mod rules;
 mod scan;
@@ -23,7 +24,8 @@ pub(crate) fn run(cli: Cli) -> i32 {
         Command::InstallHook(args) => hooks::install(args),
         Command::PrePush(args) => hooks::pre_push(args),
         Command::PreReceive(args) => pre_receive::run(args),
-        Command::History(args) => history::run(args),
+        Command::History(args) => history::run(*args),
+        Command::Merge(args) => merge::run(args),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "stripe-scan: {e}");

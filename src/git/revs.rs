@@ -275,10 +275,10 @@ fn resolve(repo: &Repository, rev: &str) -> Option<Oid> {
 }
 
 /// What every ref reaches.
-struct EveryRef {
-    commits: Vec<Oid>,
+pub(crate) struct EveryRef {
+    pub(crate) commits: Vec<Oid>,
     /// Annotated tags the refs name (and the tags those name).
-    tags: Vec<Oid>,
+    pub(crate) tags: Vec<Oid>,
 }
 
 /// Branches, tags, remote-tracking refs, notes, the stash and every stash entry in its reflog, and
@@ -287,7 +287,7 @@ struct EveryRef {
 ///
 /// Nothing here may write: libgit2's reflog reader creates a missing reflog file, so the stash's
 /// reflog is read directly.
-fn every_ref(repo: &Repository, diag: &Diagnostics) -> EveryRef {
+pub(crate) fn every_ref(repo: &Repository, diag: &Diagnostics) -> EveryRef {
     let mut every = EveryRef {
         commits: Vec::new(),
         tags: Vec::new(),

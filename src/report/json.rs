@@ -49,13 +49,17 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
 
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let summary = report.summary.json();
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| finding_value(f, report.rules, report.show_secrets))
+        .collect();
+    // Every occurrence stays in `findings`; `keys` adds one entry per distinct key.
+    let keys = super::keys::json(&findings);
     let doc = json!({
         "version": 1,
-        "findings": report
-            .findings
-            .iter()
-            .map(|f| finding_value(f, report.rules, report.show_secrets))
-            .collect::<Vec<_>>(),
+        "findings": findings,
+        "keys": keys,
         "summary": summary,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -2,8 +2,10 @@
 //! `show_secrets` lets a writer print a full key, and the SARIF and GitHub writers, whose output
 //! is published (code scanning, workflow logs), never do.
 
+pub mod by_key;
 pub mod github;
 pub mod json;
+pub mod keys;
 pub mod markdown;
 pub(crate) mod progress;
 pub mod sarif;
@@ -189,7 +191,8 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::write(report, style, out),
+        // Key-centric: one entry per distinct key, then where it is (see `by_key`).
+        Format::Text => by_key::write_report(report, style, out),
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write(report, out),
@@ -206,5 +209,15 @@ pub fn title(label: &str) -> String {
         }
     } else {
         format!("Stripe {label}")
+    }
+}
+
+/// The ANSI colour of a severity in text reports.
+pub(crate) fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "1;31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
     }
 }

@@ -430,7 +430,8 @@ pub fn uri_of(path: &str) -> String {
     }
 }
 
-fn encode_segment(seg: &str) -> String {
+/// One path segment percent-encoded (RFC 3986 unreserved bytes kept).
+pub(crate) fn encode_segment(seg: &str) -> String {
     let mut out = String::with_capacity(seg.len());
     for b in seg.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -66,7 +66,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 out,
                 "{indent}{}: {label} {key} [{}]",
                 paint("1", &at),
-                paint(severity_color(severity), severity.as_str()),
+                paint(super::severity_color(severity), severity.as_str()),
             )?;
             if style.quiet {
                 continue;
@@ -117,43 +117,17 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
     Ok(())
 }
 
-fn severity_color(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "1;31",
-        Severity::Medium => "33",
-        Severity::Low => "36",
-        Severity::Info => "2",
-    }
-}
-
 /// `1 critical, 2 high`: the findings by severity, highest first.
 pub fn severity_counts(report: &Report<'_>) -> String {
-    let mut by_sev = [0usize; 5];
-    for f in report.findings {
-        by_sev[f.severity(report.rules) as usize] += 1;
-    }
-    [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ]
-    .iter()
-    .filter(|&&sv| by_sev[sv as usize] > 0)
-    .map(|&sv| format!("{} {}", by_sev[sv as usize], sv.as_str()))
-    .collect::<Vec<_>>()
-    .join(", ")
+    Severity::tally(report.findings.iter().map(|f| f.severity(report.rules)))
 }
 
 /// The closing line on stderr.
 pub fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary;
-    let sevs = severity_counts(report);
     let findings = match s.findings {
         0 => "no findings".to_string(),
-        1 => format!("1 finding ({sevs})"),
-        n => format!("{n} findings ({sevs})"),
+        _ => super::by_key::report_counts(report),
     };
     let scope = match s.commits {
         Some(c) => format!("{c} commits, {} blobs", s.files),

@@ -35,7 +35,7 @@ pub(crate) fn public_example() -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn text_groups_findings_under_a_header_per_file_with_steps_and_a_closing_summary() {
+fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
     let dir = tempdir();
     let live = key("sk_live_", 24);
     let restricted = key("rk_live_", 24);
@@ -58,51 +58,64 @@ fn text_groups_findings_under_a_header_per_file_with_steps_and_a_closing_summary
         r.stdout
     );
     let out = lines(&r.stdout);
-    assert_eq!(out[0], "config/app.env (2 findings)", "{}", r.stdout);
+    // Key-centric: each distinct key once, the most severe first, then where it is.
     assert_eq!(
-        out[1],
+        out[0],
         format!(
-            "  config/app.env:2:12: live secret key {} [critical]",
+            "config/app.env:2:12: live secret key {} [critical]",
             redacted(&live, "sk_live_")
-        )
-    );
-    assert!(out[2].trim_start().starts_with("sha256:"), "{}", out[2]);
-    assert_eq!(out[3], "      What to do (in the working tree):");
-    assert!(
-        out[4].starts_with("        1. Remove the key from the file"),
+        ),
         "{}",
-        out[4]
+        r.stdout
+    );
+    assert!(
+        out[1].starts_with("  sha256:") && out[1].ends_with(" · 1 occurrence in 1 file"),
+        "{}",
+        out[1]
+    );
+    // One place: the key's own line says where; no list.
+    assert_eq!(out[2], "  what to do:");
+    assert!(
+        out[3].starts_with("    1. Remove the key from the file"),
+        "{}",
+        out[3]
     );
     assert!(
         r.stdout.contains("Roll key…, expiration Now"),
         "the kind's steps are spliced into the place's:\n{}",
         r.stdout
     );
-    let rk_line = out
+    let headers: Vec<usize> = out
         .iter()
-        .position(|l| l.starts_with("  config/app.env:3:4: live restricted key"))
-        .expect("restricted key line");
-    assert!(out[rk_line + 2].contains("What to do (in the working tree):"));
-    let header = out
-        .iter()
-        .position(|l| *l == "deploy.sh (1 finding)")
-        .expect("second header");
-    assert_eq!(out[header - 1], "", "a blank line between file groups");
-    assert!(out[header + 1].starts_with("  deploy.sh:1:11: live restricted key"));
-    assert_eq!(
-        out[header + 3],
-        "      What to do: the same steps as for the live restricted key in the working tree above."
+        .enumerate()
+        .filter(|(_, l)| l.contains(": live restricted key rk_live_"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(headers.len(), 2, "{}", r.stdout);
+    for &h in &headers {
+        assert_eq!(out[h - 1], "", "a blank line between keys");
+        assert!(out[h].ends_with("[high]"), "{}", out[h]);
+    }
+    assert!(
+        out[headers[0]].starts_with("config/app.env:3:4: "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        out[headers[1]].starts_with("deploy.sh:1:11: "),
+        "{}",
+        r.stdout
     );
     assert!(
         r.stderr
-            .contains("stripe-scan: 3 findings (1 critical, 2 high) in 2 files"),
+            .contains("stripe-scan: 3 keys (1 critical, 2 high; 3 occurrences) in 2 files"),
         "{}",
         r.stderr
     );
 }
 
 #[test]
-fn quiet_prints_the_finding_lines_alone() {
+fn quiet_prints_one_line_per_key() {
     let dir = tempdir();
     write(
         dir.path(),

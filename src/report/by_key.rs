@@ -1,0 +1,257 @@
+//! The key-centric text report: each distinct key once, with its kind, redacted key, severity and
+//! what to do, then where it is (repositories, files, the commit that first brought it), the first
+//! few places listed and the rest counted. A key copied into a hundred fixtures is one entry here.
+//!
+//! Reads JSON finding values and their `keys::group`, so one repository, a multi-repository run
+//! and a merge of shard reports print alike.
+
+use super::keys::{self, repository, KeyGroup};
+use super::{Report, Style};
+use crate::error::printable;
+use crate::severity::Severity;
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// The text report of one `scan`, `staged` or `history`: its findings grouped by key.
+pub fn write_report(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let findings = values(report);
+    write(&findings, &keys::group(&findings), style, out)
+}
+
+/// `1 key (1 critical), 3 occurrences` for one report's summary line.
+pub fn report_counts(report: &Report<'_>) -> String {
+    let findings = values(report);
+    counts(&findings, &keys::group(&findings))
+}
+
+fn values(report: &Report<'_>) -> Vec<Value> {
+    report
+        .findings
+        .iter()
+        .map(|f| super::json::finding_value(f, report.rules, report.show_secrets))
+        .collect()
+}
+
+/// Repositories listed under a key before "and N more".
+const REPOSITORIES_SHOWN: usize = 10;
+/// Places listed under a repository (or under a key, for one repository) before "and N more".
+const PLACES_SHOWN: usize = 3;
+
+pub fn write(
+    findings: &[Value],
+    groups: &[KeyGroup],
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let paint = |code: &str, s: &str| -> String {
+        if style.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    for (n, g) in groups.iter().enumerate() {
+        let key = g.secret.as_deref().unwrap_or(&g.secret_redacted);
+        let label = if g.public_example {
+            format!("{} (public example from Stripe's docs, harmless)", g.label)
+        } else {
+            g.label.clone()
+        };
+        // Each key's line is shaped like a compiler's (`path:line:col: what`) at the key's first
+        // sighting, so editors and terminals jump to it; the other places follow, counted.
+        let first = &findings[g.first_seen];
+        let at = location(first, true);
+        if style.quiet {
+            let more = match g.occurrences() {
+                1 => String::new(),
+                _ => format!(" ({})", spread(g)),
+            };
+            writeln!(
+                out,
+                "{at}: {label} {} [{}]{more}",
+                printable(key),
+                g.severity.as_str()
+            )?;
+            continue;
+        }
+        if n > 0 {
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "{}: {} {} [{}]",
+            paint("1", &at),
+            label,
+            paint("1", &printable(key)),
+            paint(super::severity_color(g.severity), g.severity.as_str())
+        )?;
+        writeln!(out, "  {} · {}", g.fingerprint, spread(g))?;
+        if first["commit"].is_string() {
+            writeln!(out, "  first seen in {}", introduced(first))?;
+        }
+        if g.occurrences() == 1 {
+            steps(out, g)?;
+            continue;
+        }
+        writeln!(out, "  where:")?;
+        if g.repositories.is_empty() {
+            places(out, findings, &g.members, "    ")?;
+        } else {
+            for (shown, repo) in g.repositories.iter().enumerate() {
+                if shown == REPOSITORIES_SHOWN {
+                    writeln!(
+                        out,
+                        "    and {} more repositories",
+                        g.repositories.len() - shown
+                    )?;
+                    break;
+                }
+                let members: Vec<usize> = g
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&i| repository(&findings[i]) == Some(repo.as_str()))
+                    .collect();
+                let files = distinct_paths(findings, &members);
+                writeln!(
+                    out,
+                    "    {}: {}",
+                    paint("1;4", &printable(repo)),
+                    counted(members.len(), files)
+                )?;
+                places(out, findings, &members, "      ")?;
+            }
+        }
+        steps(out, g)?;
+    }
+    Ok(())
+}
+
+fn steps(out: &mut dyn Write, g: &KeyGroup) -> io::Result<()> {
+    writeln!(out, "  what to do:")?;
+    for (i, step) in g.remediation.iter().enumerate() {
+        writeln!(out, "    {}. {step}", i + 1)?;
+    }
+    Ok(())
+}
+
+/// "112 occurrences in 112 files" (and "in 3 repositories" when there are several).
+fn spread(g: &KeyGroup) -> String {
+    let mut s = counted(g.occurrences(), g.files);
+    match g.repositories.len() {
+        0 => {}
+        1 => s.push_str(&format!(" of {}", printable(&g.repositories[0]))),
+        n => s.push_str(&format!(", {n} repositories")),
+    }
+    s
+}
+
+fn counted(occurrences: usize, files: usize) -> String {
+    format!(
+        "{occurrences} {} in {files} {}",
+        plural(occurrences, "occurrence", "occurrences"),
+        plural(files, "file", "files")
+    )
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn distinct_paths(findings: &[Value], members: &[usize]) -> usize {
+    let mut paths: Vec<&str> = members
+        .iter()
+        .map(|&i| findings[i]["path"].as_str().unwrap_or(""))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.len()
+}
+
+/// The first few places, one a line, then how many more.
+fn places(
+    out: &mut dyn Write,
+    findings: &[Value],
+    members: &[usize],
+    indent: &str,
+) -> io::Result<()> {
+    for &i in members.iter().take(PLACES_SHOWN) {
+        writeln!(out, "{indent}{}", place(&findings[i]))?;
+    }
+    if members.len() > PLACES_SHOWN {
+        writeln!(out, "{indent}and {} more", members.len() - PLACES_SHOWN)?;
+    }
+    Ok(())
+}
+
+/// `path:line:col, commit 1a2b3c4d5e6f on DATE` (and earlier runs' findings marked).
+fn place(f: &Value) -> String {
+    let mut s = location(f, false);
+    if let Some(commit) = f["commit"].as_str() {
+        s.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
+        if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
+            s.push_str(&format!(" on {}", printable(date)));
+        }
+    }
+    if f["from_state"].as_bool() == Some(true) {
+        s.push_str(" (found by an earlier run)");
+    }
+    s
+}
+
+/// `commit 1a2b3c4d5e6f by NAME <MAIL> on DATE, still in HEAD`: who brought the key, and whether
+/// the checked-out line still has it.
+fn introduced(f: &Value) -> String {
+    let commit = f["commit"].as_str().unwrap_or("");
+    let mut s = format!("commit {}", &commit[..commit.len().min(12)]);
+    if let Some(author) = f["author"].as_str() {
+        s.push_str(&format!(" by {}", printable(author)));
+    }
+    if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
+        s.push_str(&format!(" on {}", printable(date)));
+    }
+    match f["still_in_head"].as_bool() {
+        Some(true) => s.push_str(", still in HEAD"),
+        Some(false) => s.push_str(", no longer in HEAD"),
+        None => {}
+    }
+    s
+}
+
+/// `[repository: ]path:line:col`.
+fn location(f: &Value, with_repository: bool) -> String {
+    let mut s = String::new();
+    if with_repository {
+        if let Some(repo) = repository(f) {
+            s.push_str(&printable(repo));
+            s.push_str(": ");
+        }
+    }
+    s.push_str(&format!(
+        "{}:{}:{}",
+        printable(f["path"].as_str().unwrap_or("")),
+        f["line"].as_u64().unwrap_or(0),
+        f["column"].as_u64().unwrap_or(0)
+    ));
+    s
+}
+
+/// `2 keys (1 critical, 1 high; 446 occurrences)`: the closing counts.
+pub fn counts(findings: &[Value], groups: &[KeyGroup]) -> String {
+    if groups.is_empty() {
+        return "no keys found".to_string();
+    }
+    let sevs = Severity::tally(groups.iter().map(|g| g.severity));
+    format!(
+        "{} {} ({}; {} {})",
+        groups.len(),
+        plural(groups.len(), "key", "keys"),
+        sevs,
+        findings.len(),
+        plural(findings.len(), "occurrence", "occurrences")
+    )
+}
