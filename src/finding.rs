@@ -38,11 +38,15 @@ pub struct Finding {
     pub line: u64,
     pub column: u64,
     pub secret: Secret,
+    /// The key's line, cut around the key, with every key on it redacted (`engine::snippet`).
+    pub excerpt: String,
     pub confidence: Confidence,
     pub public_example: bool,
     pub inline_allowed: bool,
     pub place: Place,
     pub commit: Option<CommitInfo>,
+    /// The baseline knows this key, at other paths only: a known key in a new location.
+    pub known_elsewhere: bool,
 }
 
 impl Finding {
@@ -63,8 +67,26 @@ impl Finding {
         }
     }
 
-    /// The kind's steps inside the place's steps (see `remediation`): one list the user can work through.
+    /// The kind's steps inside the place's steps (see `remediation`), as they apply to this
+    /// finding: one list the user can work through, with its own path written in.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
+        let circumstances = crate::rules::remediation::Circumstances {
+            still_in_head: self.commit.as_ref().map(|c| c.still_in_head),
+            line: &self.excerpt,
+            path: (self.path != "-").then_some(self.path.as_str()),
+        };
+        crate::rules::remediation::steps_for(
+            rules,
+            self.rule,
+            self.variant,
+            self.place,
+            self.public_example,
+            &circumstances,
+        )
+    }
+
+    /// The steps for every key of this kind and place, for advice shown once for many findings.
+    pub fn general_remediation(&self, rules: &RuleSet) -> Vec<String> {
         crate::rules::remediation::steps(
             rules,
             self.rule,
@@ -74,9 +96,14 @@ impl Finding {
         )
     }
 
-    /// Sort key that makes output deterministic whatever order threads finished in.
-    pub fn sort_key(&self) -> (&str, u64, u64, Option<&str>) {
+    /// Sort order of every report: most severe first, then by path and position, so the
+    /// output is the same whatever order the threads finished in.
+    pub fn sort_key(
+        &self,
+        rules: &RuleSet,
+    ) -> (std::cmp::Reverse<Severity>, &str, u64, u64, Option<&str>) {
         (
+            std::cmp::Reverse(self.severity(rules)),
             &self.path,
             self.line,
             self.column,

@@ -18,6 +18,7 @@ pub(crate) mod fs;
 pub mod git;
 pub(crate) mod history;
 pub(crate) mod outcome;
+pub mod paths;
 pub(crate) mod policy;
 pub mod report;
 pub mod rules;

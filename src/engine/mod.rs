@@ -4,3 +4,4 @@
 pub mod decode;
 pub mod matcher;
 pub mod scanner;
+pub mod snippet;

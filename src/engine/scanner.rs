@@ -5,6 +5,7 @@
 use crate::diagnostics::Diagnostics;
 use crate::engine::decode::{self, Encoding, Utf16Reader};
 use crate::engine::matcher::{Hit, Matcher, CONTEXT_BYTES};
+use crate::engine::snippet;
 use crate::error::{describe_io, Error};
 use crate::finding::Finding;
 use crate::rules::Place;
@@ -91,8 +92,12 @@ impl<'m> Scanner<'m> {
                 return None;
             }
         };
-        // Only files larger than one buffer pay for a stat.
+        // Only files larger than one buffer pay for a stat; a smaller one is measured by its read.
         let size = if eof {
+            if self.max_file_size > 0 && len as u64 > self.max_file_size && !size_exempt {
+                diag.error(&too_large(origin.path, len as u64, self.max_file_size));
+                return None;
+            }
             None
         } else {
             let meta = match file.metadata() {
@@ -108,14 +113,7 @@ impl<'m> Scanner<'m> {
                 return None;
             }
             if self.max_file_size > 0 && meta.len() > self.max_file_size && !size_exempt {
-                diag.error(&Error::input(
-                    origin.path,
-                    format!(
-                        "skipped: {} bytes is over --max-file-size ({} bytes); raise it or allow the path",
-                        meta.len(),
-                        self.max_file_size
-                    ),
-                ));
+                diag.error(&too_large(origin.path, meta.len(), self.max_file_size));
                 return None;
             }
             Some(meta.len())
@@ -323,20 +321,31 @@ impl<'m> Scanner<'m> {
         let (line, column) = lines.locate(buf, hit.start);
         let rules = self.matcher.rules();
         let prefix_len = rules.rules[hit.rule].variants[hit.variant].prefix.len();
+        let secret = Secret::new(buf[hit.start..hit.end].to_vec(), prefix_len);
+        let excerpt = snippet::excerpt(buf, hit.start, hit.end, &secret, rules);
         Finding {
             rule: hit.rule,
             variant: hit.variant,
             path: origin.path.to_string(),
             line,
             column,
-            secret: Secret::new(buf[hit.start..hit.end].to_vec(), prefix_len),
+            secret,
+            excerpt,
             confidence: hit.confidence,
             public_example: hit.public_example,
             inline_allowed: hit.inline_allowed,
             place: origin.place,
             commit: None,
+            known_elsewhere: false,
         }
     }
+}
+
+fn too_large(path: &str, size: u64, limit: u64) -> Error {
+    Error::input(
+        path,
+        format!("skipped: {size} bytes is over --max-file-size ({limit} bytes); raise it or allow the path"),
+    )
 }
 
 /// Opens without blocking: a FIFO put in place of a file after the walk saw it would otherwise

@@ -8,12 +8,21 @@ use crate::error::Error;
 use git2::Repository;
 use std::path::Path;
 
-/// The repository for `command`, or one line saying why there is none.
+/// The repository for `command`, or one line saying why there is none and what to do: every
+/// command that needs one says it the same way.
 pub(crate) fn open(command: &str) -> Result<Repository, Error> {
     open_worker().map_err(|e| {
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        // "could not find repository at …" only repeats the folder.
+        let why = if e.code() == git2::ErrorCode::NotFound {
+            String::new()
+        } else {
+            format!(": {}", e.message())
+        };
         Error::Fatal(format!(
-            "{command}: not in a git repository ({}); run it inside one",
-            e.message()
+            "{command}: not inside a git repository ({here}{why}); run it inside one, or name one: `stripe-scan -C DIR {command}`"
         ))
     })
 }

@@ -8,8 +8,9 @@
 
 use super::markdown::{escape_text, literal};
 use super::text::severity_counts;
-use super::{title, Report};
+use super::{count, title, Report};
 use crate::finding::Finding;
+use crate::paths::Frame;
 use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -42,9 +43,12 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let label = title(&f.variant_of(rules).label);
     let severity = f.severity(rules);
     let mut props = Vec::new();
-    // stdin has no file to point at.
+    // stdin has no file to point at; GitHub places the rest by their path in the repository.
     if f.path != "-" {
-        props.push(format!("file={}", escape_property(&f.path)));
+        props.push(format!(
+            "file={}",
+            escape_property(&report.frame.repo_relative(&f.path))
+        ));
     }
     props.push(format!("line={}", f.line));
     props.push(format!("col={}", f.column));
@@ -52,9 +56,14 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
         "endColumn={}",
         f.column + f.secret.as_bytes().len() as u64
     ));
+    let known = if f.known_elsewhere {
+        ", known key, new location"
+    } else {
+        ""
+    };
     props.push(format!(
         "title={}",
-        escape_property(&format!("{label} ({})", severity.as_str()))
+        escape_property(&format!("{label} ({}{known})", severity.as_str()))
     ));
     let mut msg = format!(
         "{label} {} at {}:{}:{}, {}",
@@ -110,9 +119,10 @@ impl Links {
         })
     }
 
-    fn url(&self, f: &Finding) -> Option<String> {
+    fn url(&self, f: &Finding, frame: &Frame) -> Option<String> {
+        let path = frame.repo_relative(&f.path);
         // An absolute path or stdin is not a file of the repository.
-        if f.path.starts_with('/') || f.path == "-" {
+        if path.starts_with('/') || path == "-" {
             return None;
         }
         let commit = f
@@ -124,7 +134,7 @@ impl Links {
             self.server,
             self.repository,
             commit,
-            super::sarif::uri_of(&f.path),
+            super::sarif::uri_of(&path),
             f.line
         ))
     }
@@ -160,11 +170,16 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
     };
     let mut scope = match s.commits {
         Some(c) => format!(
-            "Scanned {c} commits ({} blobs, {:.1} MB)",
-            s.files,
+            "Scanned {} ({}, {:.1} MB)",
+            count(c, "commit", "commits"),
+            count(s.files, "blob", "blobs"),
             s.bytes as f64 / 1e6
         ),
-        None => format!("Scanned {} files ({:.1} MB)", s.files, s.bytes as f64 / 1e6),
+        None => format!(
+            "Scanned {} ({:.1} MB)",
+            count(s.files, "file", "files"),
+            s.bytes as f64 / 1e6
+        ),
     };
     scope.push_str(&format!(" in {:.2} s", s.elapsed_ms as f64 / 1000.0));
     scope.push_str(&s.caveats());
@@ -193,8 +208,9 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
             body.push('\n');
             if shown < report.findings.len() {
                 let note = format!(
-                    "…and {} more findings, not shown to keep this summary under GitHub's 1 MiB: see the annotations, the job log or the SARIF report.\n\n",
-                    report.findings.len() - shown
+                    "…and {} more {}, not shown to keep this summary under GitHub's 1 MiB: see the annotations, the job log or the SARIF report.\n\n",
+                    report.findings.len() - shown,
+                    if report.findings.len() - shown == 1 { "finding" } else { "findings" }
                 );
                 room = room.saturating_sub(note.len());
                 body.push_str(&note);
@@ -211,7 +227,7 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
                 literal(&title(&f.variant_of(rules).label)),
                 f.place.describe()
             );
-            for (i, step) in f.remediation(rules).iter().enumerate() {
+            for (i, step) in f.general_remediation(rules).iter().enumerate() {
                 block.push_str(&format!("{}. {}\n", i + 1, escape_text(step)));
             }
             block.push_str("\n</details>\n\n");
@@ -255,7 +271,7 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         "| {severity} | {} {} | {} | {} |\n",
         literal(&label),
         literal(&f.secret.redacted()),
-        match links.and_then(|l| l.url(f)) {
+        match links.and_then(|l| l.url(f, report.frame)) {
             // The URL is percent-encoded, so it cannot break out of the link.
             Some(url) => format!(
                 "[{}]({url})",

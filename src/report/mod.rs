@@ -10,6 +10,7 @@ pub mod sarif;
 pub mod text;
 
 use crate::finding::Finding;
+use crate::paths::Frame;
 use crate::rules::RuleSet;
 use crate::severity::Severity;
 use std::io::{self, Write};
@@ -67,6 +68,9 @@ pub struct Summary {
     pub suppressed_by: Suppressed,
     pub errors: usize,
     pub skipped: usize,
+    /// Files and folders the walk left out because .gitignore, .ignore or .git/info/exclude
+    /// names them (a folder counts once).
+    pub ignored: u64,
     pub elapsed_ms: u128,
     /// Set for history scans.
     pub commits: Option<u64>,
@@ -87,6 +91,13 @@ impl Summary {
         if self.skipped > 0 {
             out.push_str(&format!("; {} skipped", self.skipped));
         }
+        if self.ignored > 0 {
+            out.push_str(&format!(
+                "; {} ignored by .gitignore or .ignore (--no-ignore scans {})",
+                count(self.ignored, "path", "paths"),
+                if self.ignored == 1 { "it" } else { "them" }
+            ));
+        }
         if self.errors > 0 {
             let noun = if self.errors == 1 { "error" } else { "errors" };
             out.push_str(&format!("; {} {noun}, scan incomplete", self.errors));
@@ -104,6 +115,7 @@ impl Summary {
             "suppressed_by": self.suppressed_by.json(),
             "errors": self.errors,
             "skipped": self.skipped,
+            "ignored": self.ignored,
             "elapsed_ms": self.elapsed_ms as u64,
         });
         if let Some(c) = self.commits {
@@ -120,6 +132,8 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// Findings at or above this severity fail the run (exit 1).
     pub fail_on: Severity,
+    /// Where the findings' paths start, so SARIF and GitHub can name files in the repository.
+    pub frame: &'a Frame,
 }
 
 impl Report<'_> {
@@ -141,9 +155,32 @@ pub enum Format {
     Github,
 }
 
+#[derive(Debug, Default, Clone)]
 pub struct Style {
     pub color: bool,
     pub quiet: bool,
+    /// Columns to wrap long lines at; None leaves them whole (output to a file or a pipe).
+    pub width: Option<usize>,
+}
+
+impl Style {
+    /// `s` in the SGR colour `code` when colour is on.
+    pub fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// `1 file`, `2 files`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 pub fn write(

@@ -249,7 +249,12 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "warning"
     };
     let mut message = format!(
-        "{} {} ({}), {}",
+        "{}{} {} ({}), {}",
+        if f.known_elsewhere {
+            "Known key, new location: "
+        } else {
+            ""
+        },
         title(&variant.label),
         f.secret.redacted(),
         severity.as_str(),
@@ -263,8 +268,10 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         message.push_str(&format!("\n{}. {s}", i + 1));
     }
     let end_column = f.column + f.secret.as_bytes().len() as u64;
-    let mut artifact = json!({ "uri": uri_of(&f.path) });
-    if !f.path.starts_with('/') {
+    // Code scanning places an alert by its path in the repository, whatever folder was scanned.
+    let path = report.frame.repo_relative(&f.path);
+    let mut artifact = json!({ "uri": uri_of(&path) });
+    if !path.starts_with('/') {
         artifact["uriBaseId"] = json!("%SRCROOT%");
     }
     let rule = f.rule_of(rules);
@@ -277,6 +284,7 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "public_example": f.public_example,
         "secret_redacted": f.secret.redacted(),
         "fingerprint": f.secret.fingerprint(),
+        "known_key_new_location": f.known_elsewhere,
     });
     if let Some(c) = &f.commit {
         props["commit"] = json!(c.id);
