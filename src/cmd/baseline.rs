@@ -50,7 +50,7 @@ pub(crate) fn run(args: BaselineArgs) -> Result<i32, Error> {
         let config = config::load(scan.common.config.as_deref(), &root)?;
         let frame = frame_for(&root);
         let outcome = walk_paths(scan, &paths, &config, &frame, &diag)?;
-        warn_unused_allow_paths(&config, &root);
+        warn_unused_allow_paths(&config, &paths);
         let dir = paths::repo_top(&root).unwrap_or(root);
         (config, frame, outcome, dir)
     };

@@ -19,7 +19,7 @@ pub(crate) fn run(args: ScanArgs, color: ColorChoice) -> Result<i32, Error> {
     let (paths, root) = scan_paths(&args);
     let cx = RunContext::new(&args.common, &root, frame_for(&root), color, started)?;
     let outcome = walk_paths(&args, &paths, &cx.config, &cx.frame, &cx.diag)?;
-    warn_unused_allow_paths(&cx.config, &root);
+    warn_unused_allow_paths(&cx.config, &paths);
     Ok(finish(outcome, cx))
 }
 
@@ -72,12 +72,16 @@ pub(crate) fn walk_paths(
 
 /// A pattern in `[allow] paths` that matched none of the files just walked is likely a typo or
 /// anchored where the user did not expect: said once, when the walk covered every file the
-/// pattern could name.
-pub(crate) fn warn_unused_allow_paths(config: &Config, root: &Path) {
-    let covered = config
-        .allow
-        .base()
-        .starts_with(paths::absolute(root).as_path());
+/// pattern could name (one folder, at or above the patterns' base; not a file or a list).
+pub(crate) fn warn_unused_allow_paths(config: &Config, scanned: &[PathBuf]) {
+    let [root] = scanned else {
+        return;
+    };
+    let covered = root.is_dir()
+        && config
+            .allow
+            .base()
+            .starts_with(paths::absolute(root).as_path());
     if !covered {
         return;
     }

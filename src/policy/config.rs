@@ -86,12 +86,12 @@ pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config, Error> {
         Some(p) => Some(p.to_path_buf()),
         None => found(CONFIG_NAME),
     };
-    let discovered_baseline = found(BASELINE_NAME).map(|p| NamedFile {
-        named_by: format!(
-            "found as {} beside or above the scan root",
-            shown(&p).display()
-        ),
-        path: p,
+    let discovered_baseline = found(BASELINE_NAME).map(|p| {
+        let p = shown(&p);
+        NamedFile {
+            named_by: format!("found as {} beside or above the scan root", p.display()),
+            path: p,
+        }
     });
     let fallback_base = || dirs.first().cloned().unwrap_or_default();
     let Some(path) = path else {

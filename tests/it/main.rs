@@ -9,6 +9,7 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod newuser;
 mod props;
 mod reports;
 mod rules;
