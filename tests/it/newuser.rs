@@ -571,3 +571,76 @@ fn completions_man_page_and_version_come_from_the_command_line_definitions() {
         .collect();
     assert_eq!(listed, vec!["text", "json", "sarif"], "{}", r.stdout);
 }
+
+/// README's quick start shows what the binary prints, byte for byte apart from the key, its
+/// fingerprint and the time; its two commands and the Rust version stay true.
+#[test]
+fn readme_quick_start_is_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(readme.contains("cargo install --path . && stripe-scan scan ."));
+    assert!(readme.contains("```sh\ncargo test\n```"));
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let rust = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("rust-version");
+    assert!(
+        readme.contains(&format!("Rust {rust} or later")),
+        "README names Rust {rust}"
+    );
+    for file in ["LICENSE-MIT", "LICENSE-APACHE", "CHANGELOG.md"] {
+        assert!(root.join(file).is_file(), "{file}");
+    }
+    let start = readme.find("$ stripe-scan scan .\n").expect("quick start") + 21;
+    let end = start
+        + readme[start..]
+            .find("$ echo $?")
+            .expect("end of the output");
+    let shown = &readme[start..end];
+
+    let d = tempdir();
+    git_init(d.path());
+    let k = format!("sk_live_51{}", &key("sk_live_", 97)[8..]);
+    write(
+        d.path(),
+        "config/production.env",
+        format!("DEBUG=false\nSTRIPE_SECRET_KEY={k}\n"),
+    );
+    write(d.path(), "app.py", "print('hello')\n");
+    let r = run(d.path(), &["scan", "."]);
+    assert_eq!(r.code, 1);
+    assert!(readme[end..].starts_with("$ echo $?\n1\n"));
+    let normal = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                let mut out = String::new();
+                for word in l.split(' ') {
+                    let w = if word.contains("sk_live_51") && word.contains('…') {
+                        let lead = &word[..word.find("sk_live_51").unwrap_or(0)];
+                        format!("{lead}KEY")
+                    } else if word.starts_with("sha256:") && word.len() == 71 {
+                        "FP".to_string()
+                    } else if word.parse::<f64>().is_ok() && l.starts_with("stripe-scan:") {
+                        "N".to_string()
+                    } else {
+                        word.to_string()
+                    };
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(&w);
+                }
+                out
+            })
+            .collect()
+    };
+    assert_eq!(
+        normal(shown),
+        normal(&format!("{}{}", r.stdout, r.stderr)),
+        "README's quick start no longer matches the binary:\n{}{}",
+        r.stdout,
+        r.stderr
+    );
+}
