@@ -111,7 +111,17 @@ impl Baseline {
         })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::config(&name, None, format!("not valid UTF-8; {REGENERATE}")))?;
-        let mut b = Baseline::parse(&name, &text)?;
+        let mut b = Baseline::parse(&name, &text).map_err(|e| match e {
+            // Said only when the name came from somewhere the user may not be looking.
+            Error::Config { file, line, cause } if !named_by.contains("--baseline") => {
+                let cause = match cause.split_once("; ") {
+                    Some((what, fix)) => format!("{what} ({named_by}); {fix}"),
+                    None => format!("{cause} ({named_by})"),
+                };
+                Error::Config { file, line, cause }
+            }
+            other => other,
+        })?;
         b.base = base.to_path_buf();
         Ok(b)
     }

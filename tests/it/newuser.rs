@@ -644,3 +644,42 @@ fn readme_quick_start_is_real_output() {
         r.stderr
     );
 }
+
+#[test]
+fn errors_about_a_baseline_say_who_named_it_and_what_to_do() {
+    let d = tempdir();
+    git_init(d.path());
+    write(
+        d.path(),
+        ".stripe-scan.toml",
+        "fail_on = \"low\"\nbaseline = \"base.json\"\n",
+    );
+    let r = run(d.path(), &["scan", "."]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        "stripe-scan: base.json: No such file or directory (named by `baseline = \"base.json\"` in .stripe-scan.toml:2); fix the name, or create it with `stripe-scan baseline`"
+    );
+    write(d.path(), "base.json", "nope\n");
+    let r = run(d.path(), &["scan", "."]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with("stripe-scan: base.json:1: not a baseline (not JSON: ")
+            && r.stderr.trim_end().ends_with(
+                "(named by `baseline = \"base.json\"` in .stripe-scan.toml:2); regenerate it with `stripe-scan baseline`"
+            ),
+        "{}",
+        r.stderr
+    );
+    // Found beside the scan root, it says so.
+    std::fs::remove_file(d.path().join(".stripe-scan.toml")).expect("rm");
+    write(d.path(), ".stripe-scan-baseline.json", "[]\n");
+    let r = run(d.path(), &["scan", "."]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("(found as .stripe-scan-baseline.json beside or above the scan root); regenerate it with `stripe-scan baseline`"),
+        "{}",
+        r.stderr
+    );
+}
