@@ -190,8 +190,12 @@ fn baseline_history_accepts_a_rolled_key_and_the_pre_push_hook_passes() {
     assert!(t.contains("config/app.env:1:3: live secret key"), "{t}");
     assert!(t.contains("no longer in HEAD"), "{t}");
     assert!(
-        !t.contains("If HEAD still holds it"),
+        !t.contains("Remove it from the file"),
         "a step that does not apply is not printed: {t}"
+    );
+    assert!(
+        t.contains("Rewrite the unpushed commits so that none holds it"),
+        "{t}"
     );
 
     // The plain baseline sees only the working tree, which is clean.
