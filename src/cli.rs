@@ -5,6 +5,13 @@ use crate::severity::Severity;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `0.1.0 (commit abc1234, rules 1.2.0)`, from build.rs; the bare version if the crate was built
+/// without it (a package that left build.rs out must still compile).
+const LONG_VERSION: &str = match option_env!("STRIPE_SCAN_LONG_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 /// More threads than this only wait on the disk; thousands fail to spawn and would abort the scan.
 pub const MAX_THREADS: usize = 256;
 
@@ -12,7 +19,7 @@ pub const MAX_THREADS: usize = 256;
 #[command(
     name = "stripe-scan",
     version,
-    long_version = env!("STRIPE_SCAN_LONG_VERSION"),
+    long_version = LONG_VERSION,
     about = "Finds Stripe keys of every type in files and git, and says what to do about each.",
     after_help = "Exit status: 0 nothing found, 1 findings at or above --fail-on, 2 error with no findings."
 )]
