@@ -22,7 +22,7 @@ pub(crate) fn open(command: &str) -> Result<Repository, Error> {
             format!(": {}", e.message())
         };
         Error::Fatal(format!(
-            "{command}: not inside a git repository ({here}{why}); run it inside one, or name one: `stripe-scan -C DIR {command}`"
+            "{command}: not in a git repository ({here}{why}); run it inside one, or name one: `stripe-scan -C DIR {command}`"
         ))
     })
 }

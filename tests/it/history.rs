@@ -367,7 +367,7 @@ fn outside_a_repository_history_is_a_usage_error() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .starts_with("stripe-scan: history: not inside a git repository"),
+            .starts_with("stripe-scan: history: not in a git repository"),
         "{}",
         out.stderr
     );

@@ -486,7 +486,7 @@ fn dash_c_runs_as_if_started_in_that_folder_and_repository_errors_suggest_it() {
         assert_eq!(r.code, 2);
         assert!(
             r.stderr.starts_with(&format!(
-                "stripe-scan: {command}: not inside a git repository ("
+                "stripe-scan: {command}: not in a git repository ("
             )) && r
                 .stderr
                 .trim_end()

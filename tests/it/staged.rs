@@ -593,7 +593,7 @@ fn outside_a_repository_is_an_error() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .starts_with("stripe-scan: staged: not inside a git repository"),
+            .starts_with("stripe-scan: staged: not in a git repository"),
         "{}",
         r.stderr
     );
