@@ -68,6 +68,9 @@ pub enum Command {
     UninstallHook,
     /// Scan the commits a push would send (the pre-push hook runs this).
     PrePush(PrePushArgs),
+    /// On a git server: scan the commits and tags a push brings, before the server accepts them
+    /// (the pre-receive hook runs this, with `old new ref` lines on stdin).
+    PreReceive(PreReceiveArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command into a folder.
@@ -140,9 +143,25 @@ pub struct PrePushArgs {
 
 #[derive(Args, Debug)]
 #[command(
+    after_help = "Scans exactly what the push adds: commits no ref of this repository reaches yet (a new branch \
+that only points at commits the server has adds nothing; a deletion adds nothing), with their messages, and \
+the messages of annotated tags it pushes. Objects git keeps in its quarantine directory for the hook \
+(GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES) are read. Exit status 1 or 2 rejects the push."
+)]
+pub struct PreReceiveArgs {
+    /// Do not scan commit and tag messages.
+    #[arg(long)]
+    pub no_messages: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+#[command(
     after_help = "Each blob is read once. A finding names the commit that introduced the key, its author and \
-date, and whether HEAD still holds it. Without a positive revision, every ref is scanned (branches, tags, remote-tracking \
-refs, the stash); objects that no ref reaches are not. A shallow clone is scanned but reported as incomplete (exit 2 \
+date, and whether HEAD still holds it. Commit messages and annotated tag messages are scanned too (--no-messages \
+skips them); such a finding has an empty path. Without a positive revision, every ref is scanned (branches, tags, remote-tracking \
+refs, the stash, every worktree's HEAD); objects that no ref reaches are not. A shallow clone is scanned but reported as incomplete (exit 2 \
 when nothing is found)."
 )]
 pub struct HistoryArgs {
@@ -152,6 +171,10 @@ pub struct HistoryArgs {
     /// Only commits after SHA: hides SHA and its ancestors (from HEAD, or from the revisions given).
     #[arg(long, value_name = "SHA")]
     pub since_commit: Option<String>,
+    /// Do not scan commit and tag messages (scanned by default: a key pasted into a message is
+    /// in every clone too).
+    #[arg(long)]
+    pub no_messages: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -18,6 +18,13 @@ impl Diagnostics {
         emit(&format!("stripe-scan: {err}"));
     }
 
+    /// `count` inputs we could not scan, printed as the one line `err` (a summary of many alike):
+    /// the count is what the summary and JSON `errors` report, not the number of lines.
+    pub fn errors_summed(&self, count: usize, err: &Error) {
+        self.errors.fetch_add(count, Ordering::Relaxed);
+        emit(&format!("stripe-scan: {err}"));
+    }
+
     /// Something left out on purpose (a FIFO, a device), said so but not an error.
     pub fn note(&self, what: &str, why: &str) {
         self.skipped.fetch_add(1, Ordering::Relaxed);

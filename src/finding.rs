@@ -4,29 +4,41 @@ use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::secret::Secret;
 use crate::severity::{Confidence, Severity};
 
-/// For history findings: the commit that introduced the key.
+/// For history findings: the commit that introduced the key (for a tag's message: the tag, and
+/// the commit it points to).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
     pub id: String,
+    /// The commit's author, or the tag's tagger.
     pub author: String,
     pub date: String,
-    pub still_in_head: bool,
+    /// Whether HEAD's files still hold the key; None when HEAD could not be read.
+    pub still_in_head: Option<bool>,
+    /// The tag's name, for a key in an annotated tag's message.
+    pub tag: Option<String>,
 }
 
 impl CommitInfo {
     /// "commit 1a2b3c4d5e6f by Name <mail> on DATE, still in HEAD": the same words in every report.
-    pub fn describe(&self) -> String {
-        format!(
-            "commit {} by {} on {}, {}",
-            &self.id[..self.id.len().min(12)],
-            self.author,
-            self.date,
-            if self.still_in_head {
-                "still in HEAD"
-            } else {
-                "no longer in HEAD"
-            }
-        )
+    /// A message was never in HEAD's files, so for one only a copy there is worth saying.
+    pub fn describe(&self, in_message: bool) -> String {
+        let what = match &self.tag {
+            Some(tag) => format!("tag {tag} (on {})", self.short_id()),
+            None => format!("commit {}", self.short_id()),
+        };
+        let head = match (self.still_in_head, in_message) {
+            (Some(true), false) => ", still in HEAD",
+            (Some(false), false) => ", no longer in HEAD",
+            (Some(true), true) => ", and HEAD's files hold the key too",
+            (Some(false), true) => "",
+            (None, false) => ", unknown whether HEAD still holds it (HEAD could not be read)",
+            (None, true) => ", unknown whether HEAD's files hold it too (HEAD could not be read)",
+        };
+        format!("{what} by {} on {}{head}", self.author, self.date)
+    }
+
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(12)]
     }
 }
 
@@ -71,7 +83,7 @@ impl Finding {
     /// finding: one list the user can work through, with its own path written in.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
         let circumstances = crate::rules::remediation::Circumstances {
-            still_in_head: self.commit.as_ref().map(|c| c.still_in_head),
+            still_in_head: self.commit.as_ref().and_then(|c| c.still_in_head),
             line: &self.excerpt,
             path: (self.path != "-").then_some(self.path.as_str()),
         };
@@ -96,18 +108,61 @@ impl Finding {
         )
     }
 
-    /// Sort order of every report: most severe first, then by path and position, so the
-    /// output is the same whatever order the threads finished in.
+    /// What holds the key, as reports name it: the path, or for a message (which has no path)
+    /// `message of commit 1a2b3c4d5e6f` or `message of tag v1.0`.
+    pub fn source(&self) -> String {
+        if !self.place.is_message() {
+            return self.path.clone();
+        }
+        match &self.commit {
+            Some(CommitInfo { tag: Some(tag), .. }) => format!("message of tag {tag}"),
+            Some(c) => format!("message of commit {}", c.short_id()),
+            None => "a message".to_string(),
+        }
+    }
+
+    /// `source:line:column`, the way editors and terminals jump to a file position.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.source(), self.line, self.column)
+    }
+
+    /// The commit (or tag) in words, as every report prints it.
+    pub fn introduced_in(&self) -> Option<String> {
+        self.commit
+            .as_ref()
+            .map(|c| c.describe(self.place.is_message()))
+    }
+
+    /// Sort order of every report: most severe first, then files by path and position, then
+    /// messages grouped by their commit or tag, so the output is the same whatever order the
+    /// threads finished in.
+    #[allow(clippy::type_complexity)]
     pub fn sort_key(
         &self,
         rules: &RuleSet,
-    ) -> (std::cmp::Reverse<Severity>, &str, u64, u64, Option<&str>) {
+    ) -> (
+        std::cmp::Reverse<Severity>,
+        bool,
+        &str,
+        &str,
+        u64,
+        u64,
+        Option<&str>,
+    ) {
+        let commit = self.commit.as_ref();
+        let group = if self.place.is_message() {
+            commit.map_or("", |c| c.tag.as_deref().unwrap_or(&c.id))
+        } else {
+            ""
+        };
         (
             std::cmp::Reverse(self.severity(rules)),
+            self.place.is_message(),
             &self.path,
+            group,
             self.line,
             self.column,
-            self.commit.as_ref().map(|c| c.id.as_str()),
+            commit.map(|c| c.id.as_str()),
         )
     }
 }

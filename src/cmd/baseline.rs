@@ -42,6 +42,8 @@ pub(crate) fn run(args: BaselineArgs) -> Result<i32, Error> {
             since_commit: None,
             threads: super::context::threads(&scan.common),
             progress: !scan.common.quiet && io::stderr().is_terminal(),
+            messages: true,
+            incoming: false,
         };
         let outcome = history::scan(&repo, &opts, &matcher, &diag)?;
         (config, Frame::new(&top, Some(&top)), outcome, top)

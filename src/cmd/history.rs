@@ -27,6 +27,8 @@ pub(crate) fn run(args: HistoryArgs, color: ColorChoice) -> Result<i32, Error> {
         since_commit: args.since_commit.as_deref(),
         threads: cx.threads(),
         progress: !args.common.quiet && io::stderr().is_terminal(),
+        messages: !args.no_messages,
+        incoming: false,
     };
     let outcome = history::scan(&repo, &opts, &matcher, &cx.diag)?;
     Ok(finish(outcome, cx))

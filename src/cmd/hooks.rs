@@ -358,14 +358,19 @@ fn push_revs(
         if local.is_zero() {
             continue;
         }
-        // A pushed tag may name a tree or blob; there are no commits to scan behind it.
-        let Ok(commit) = repo
-            .find_object(local, None)
-            .and_then(|o| o.peel(ObjectType::Commit))
-        else {
+        let Ok(obj) = repo.find_object(local, None) else {
             continue;
         };
-        add(commit.id().to_string());
+        let is_tag = obj.kind() == Some(ObjectType::Tag);
+        // A pushed tag may name a tree or blob: no commits behind it, but its message is sent.
+        let Ok(commit) = obj.peel(ObjectType::Commit) else {
+            if is_tag {
+                add(local.to_string());
+            }
+            continue;
+        };
+        // An annotated tag is named itself, so that `history` scans its message too.
+        add(if is_tag { local } else { commit.id() }.to_string());
         let old = Oid::from_str(remote_oid)
             .ok()
             .filter(|o| !o.is_zero())

@@ -6,6 +6,7 @@ mod docs;
 mod finish;
 mod history;
 mod hooks;
+mod pre_receive;
 mod rules;
 mod scan;
 mod staged;
@@ -26,6 +27,7 @@ pub(crate) fn run(cli: Cli) -> i32 {
             Command::InstallHook(args) => hooks::install(args),
             Command::UninstallHook => hooks::uninstall(),
             Command::PrePush(args) => hooks::pre_push(args, color),
+            Command::PreReceive(args) => pre_receive::run(args, color),
             Command::History(args) => history::run(args, color),
             Command::Completions(args) => docs::completions(args),
             Command::Man(args) => docs::man(args),

@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Past this many, unreadable objects are counted and summed up in one last line.
+/// Past this many, unreadable objects are counted (each one is an error of the scan) and summed
+/// up in one last line.
 const SHOWN: usize = 20;
 
 pub struct ObjectErrors<'d> {
@@ -56,10 +57,13 @@ impl<'d> ObjectErrors<'d> {
     pub fn finish(&self) {
         let hidden = self.hidden.load(Ordering::Relaxed);
         if hidden > 0 {
-            self.diag.error(&Error::input(
-                format!("{hidden} more objects"),
-                "could not be read either (not listed one by one); `git fsck` shows them all",
-            ));
+            self.diag.errors_summed(
+                hidden,
+                &Error::input(
+                    format!("{hidden} more objects"),
+                    "could not be read either (not listed one by one); `git fsck` shows them all",
+                ),
+            );
         }
     }
 }

@@ -1,22 +1,24 @@
 //! What a finding says about its commit: the author and the date as RFC 3339.
 
-use git2::{Oid, Repository};
+use git2::{Oid, Repository, Signature};
 
 /// `Name <email>` and the author date in RFC 3339, for a finding's commit.
 pub fn author_and_date(repo: &Repository, oid: Oid) -> (String, String) {
     match repo.find_commit(oid) {
-        Ok(c) => {
-            let a = c.author();
-            let name = String::from_utf8_lossy(a.name_bytes()).into_owned();
-            let email = String::from_utf8_lossy(a.email_bytes()).into_owned();
-            let t = a.when();
-            (
-                format!("{name} <{email}>"),
-                rfc3339(t.seconds(), t.offset_minutes()),
-            )
-        }
+        Ok(c) => who_and_when(&c.author()),
         Err(_) => (String::new(), String::new()),
     }
+}
+
+/// `Name <email>` and the signature's date in RFC 3339 (an author, a tagger).
+pub fn who_and_when(sig: &Signature<'_>) -> (String, String) {
+    let name = String::from_utf8_lossy(sig.name_bytes()).into_owned();
+    let email = String::from_utf8_lossy(sig.email_bytes()).into_owned();
+    let t = sig.when();
+    (
+        format!("{name} <{email}>"),
+        rfc3339(t.seconds(), t.offset_minutes()),
+    )
 }
 
 /// `2024-01-02T03:04:05+01:00` (or `Z` at UTC), the date as its author's clock showed it.

@@ -2,6 +2,8 @@
 //! database (packs read directly, libgit2 as the fallback), commits and revision selection, and
 //! how git errors are worded.
 
+pub(crate) mod alternates;
+pub(crate) mod cmdline_config;
 pub(crate) mod errors;
 pub mod index;
 pub(crate) mod meta;

@@ -10,14 +10,19 @@ pub struct CommitLinks {
     pub parents: Vec<Oid>,
     /// Committer date, seconds since the epoch.
     pub time: i64,
+    /// Where the message starts in the commit's bytes (their length when there is none).
+    pub message_at: usize,
 }
 
-/// Tree, parents and committer time from a commit's raw bytes.
+/// Tree, parents and committer time from a commit's raw bytes, and where its message starts.
 pub fn parse_commit(data: &[u8]) -> Result<CommitLinks, String> {
     let mut tree = None;
     let mut parents = Vec::new();
     let mut time = 0;
+    let mut message_at = data.len();
+    let mut at = 0;
     for line in data.split(|&b| b == b'\n') {
+        let next = (at + line.len() + 1).min(data.len());
         if let Some(hex) = line.strip_prefix(b"tree ") {
             tree = parse_hex(hex);
         } else if let Some(hex) = line.strip_prefix(b"parent ") {
@@ -31,13 +36,16 @@ pub fn parse_commit(data: &[u8]) -> Result<CommitLinks, String> {
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(0);
         } else if line.is_empty() {
+            message_at = next;
             break;
         }
+        at = next;
     }
     Ok(CommitLinks {
         tree: tree.ok_or("commit has no tree")?,
         parents,
         time,
+        message_at,
     })
 }
 
@@ -194,6 +202,20 @@ mod tests {
         let file_a = Entries::new(&file_a).next().unwrap();
         assert_eq!(file_a.cmp_order(&entries[0]), std::cmp::Ordering::Less);
         assert_ne!(file_a.cmp_order(&entries[1]), std::cmp::Ordering::Equal);
+    }
+
+    #[test]
+    fn the_message_starts_after_the_headers() {
+        let tree = "0123456789abcdef0123456789abcdef01234567";
+        let raw = format!(
+            "tree {tree}\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 7 +0000\n\nsubject\n\nbody\n"
+        );
+        let c = parse_commit(raw.as_bytes()).unwrap();
+        assert_eq!(&raw.as_bytes()[c.message_at..], b"subject\n\nbody\n");
+        assert_eq!(c.time, 7);
+        let bare = format!("tree {tree}\n");
+        let c = parse_commit(bare.as_bytes()).unwrap();
+        assert_eq!(c.message_at, bare.len());
     }
 
     #[test]

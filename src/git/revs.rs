@@ -1,5 +1,6 @@
 //! Which commits a history scan covers, and in what order: revisions and ranges as `git log`
-//! takes them, every ref by default, and a topological walk of what they reach.
+//! takes them, every ref by default, and a topological walk of what they reach. Also which
+//! annotated tags the scan covers, since their messages are part of the repository too.
 
 use super::errors::{cause, object_error, ObjectErrors};
 use super::odb::reader::Reader;
@@ -9,23 +10,45 @@ use crate::util::fasthash::FxMap;
 use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
+use std::path::{Path, PathBuf};
 
-/// The commits to scan, parents before children (ties broken by commit date, oldest first). A
-/// commit's position in this list is its age: the lower, the older.
+/// What the user asked for.
+pub struct Request<'a> {
+    /// Revisions and ranges, as `git log` takes them.
+    pub revs: &'a [String],
+    /// Hide this commit and its ancestors.
+    pub since_commit: Option<&'a str>,
+    /// Hide everything any ref reaches (`--not --all`): what a push brings that the repository
+    /// does not have yet.
+    pub not_all: bool,
+}
+
+/// What the scan covers.
+pub struct Selected {
+    /// Commits, parents before children (ties broken by commit date, oldest first). A commit's
+    /// position in this list is its age: the lower, the older.
+    pub commits: Vec<Oid>,
+    /// Annotated tags whose messages are scanned: those the refs name when every ref is scanned,
+    /// else those named as revisions; with `not_all`, none that a ref already names.
+    pub tags: Vec<Oid>,
+    /// The commits the walk started from (the positive revisions, or every ref's).
+    pub tips: Vec<Oid>,
+}
+
+/// The commits and tags to scan.
 pub fn select(
     repo: &Repository,
     reader: &mut Reader<'_>,
-    revs: &[String],
-    since_commit: Option<&str>,
+    req: &Request<'_>,
     diag: &Diagnostics,
     errors: &ObjectErrors<'_>,
-) -> Result<Vec<Oid>, Error> {
+) -> Result<Selected, Error> {
     let mut sel = Selection::default();
-    for rev in revs {
+    for rev in req.revs {
         add_rev(repo, &mut sel, rev)?;
     }
-    if let Some(since) = since_commit {
+    if let Some(since) = req.since_commit {
         let oid = resolve(repo, since).ok_or_else(|| unknown("--since-commit", since))?;
         sel.hide.push(oid);
         if sel.push.is_empty() {
@@ -40,12 +63,34 @@ pub fn select(
             }
         }
     }
-    if sel.push.is_empty() {
+    if sel.push.is_empty() && sel.tags.is_empty() && !req.not_all {
         // No positive revision (none at all, or only `^X`): everything the refs reach.
-        sel.push = every_ref(repo, diag);
+        let every = every_ref(repo, diag);
+        sel.push = every.commits;
+        sel.tags = every.tags;
+    } else if req.not_all {
+        let every = every_ref(repo, diag);
+        sel.hide.extend(every.commits);
+        let known: HashSet<Oid> = every.tags.into_iter().collect();
+        sel.tags.retain(|t| !known.contains(t));
+    }
+    sel.tags.sort();
+    sel.tags.dedup();
+    let tags = sel.tags;
+    let tips = sel.push.clone();
+    if sel.push.is_empty() {
+        return Ok(Selected {
+            commits: Vec::new(),
+            tags,
+            tips,
+        });
     }
     if sel.hide.is_empty() {
-        return Ok(walk_all(reader, &sel.push, errors));
+        return Ok(Selected {
+            commits: walk_all(reader, &sel.push, errors),
+            tags,
+            tips,
+        });
     }
     // Ranges: libgit2 stops walking the hidden side as soon as dates allow, where a plain walk
     // would read the whole history behind the range.
@@ -70,13 +115,18 @@ pub fn select(
             }
         }
     }
-    Ok(commits)
+    Ok(Selected {
+        commits,
+        tags,
+        tips,
+    })
 }
 
 #[derive(Default)]
 struct Selection {
     push: Vec<Oid>,
     hide: Vec<Oid>,
+    tags: Vec<Oid>,
 }
 
 /// Every commit the tips reach, parents first; among commits that do not depend on each other,
@@ -177,8 +227,24 @@ fn add_rev(repo: &Repository, sel: &mut Selection, rev: &str) -> Result<(), Erro
         sel.push.push(b);
         return Ok(());
     }
-    let oid = resolve(repo, rev).ok_or_else(|| unknown("revision", rev))?;
-    sel.push.push(oid);
+    let obj = repo
+        .revparse_single(rev)
+        .map_err(|_| unknown("revision", rev))?;
+    // A tag names its own message too (a pushed tag, `history v1.0`); tags of tags, each one.
+    let mut at = obj.clone();
+    while let Some(tag) = at.as_tag() {
+        sel.tags.push(tag.id());
+        match tag.target() {
+            Ok(next) => at = next,
+            Err(_) => break,
+        }
+    }
+    // A tag of a tree or blob has no commits behind it; its message is still scanned.
+    match obj.peel(ObjectType::Commit) {
+        Ok(c) => sel.push.push(c.id()),
+        Err(_) if !sel.tags.is_empty() => {}
+        Err(_) => return Err(unknown("revision", rev)),
+    }
     Ok(())
 }
 
@@ -208,10 +274,24 @@ fn resolve(repo: &Repository, rev: &str) -> Option<Oid> {
         .map(|c| c.id())
 }
 
-/// Branches, tags, remote-tracking refs, notes, the stash and every stash entry in its reflog, and a
-/// detached HEAD. Refs that name something other than a commit (a tag of a blob) have no history.
-fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
-    let mut tips = Vec::new();
+/// What every ref reaches.
+struct EveryRef {
+    commits: Vec<Oid>,
+    /// Annotated tags the refs name (and the tags those name).
+    tags: Vec<Oid>,
+}
+
+/// Branches, tags, remote-tracking refs, notes, the stash and every stash entry in its reflog, and
+/// the HEAD of every worktree (a detached HEAD may be the only way to a commit), as `git log --all`
+/// takes them. Refs that name something other than a commit (a tag of a blob) have no history.
+///
+/// Nothing here may write: libgit2's reflog reader creates a missing reflog file, so the stash's
+/// reflog is read directly.
+fn every_ref(repo: &Repository, diag: &Diagnostics) -> EveryRef {
+    let mut every = EveryRef {
+        commits: Vec::new(),
+        tags: Vec::new(),
+    };
     match repo.references() {
         Ok(refs) => {
             for r in refs {
@@ -227,13 +307,7 @@ fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
                     diag.error(&Error::input(name, "ref does not resolve to an object"));
                     continue;
                 };
-                match repo.find_object(target, None) {
-                    Ok(obj) => tips.extend(obj.peel(ObjectType::Commit).ok().map(|c| c.id())),
-                    Err(e) => diag.error(&Error::input(
-                        target.to_string(),
-                        format!("{}; ref {name} points to it", cause(&e)),
-                    )),
-                }
+                add_tip(repo, &mut every, target, &format!("ref {name}"), diag);
             }
         }
         Err(e) => diag.error(&Error::input("refs", e.message())),
@@ -241,14 +315,116 @@ fn every_ref(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
     match repo.head() {
         // A branch's tip is already among the refs (and named there if it is unreadable).
         Ok(head) if head.is_branch() => {}
-        Ok(head) => tips.extend(head.target()),
+        Ok(head) => every.commits.extend(head.target()),
         // No commit yet (or a branch not yet made): nothing of HEAD's to scan.
         Err(e) if e.code() == ErrorCode::UnbornBranch => {}
         // A detached HEAD may be the only way to a commit: not reading it is a partial scan.
         Err(e) => diag.error(&Error::input("HEAD", cause(&e))),
     }
-    if let Ok(log) = repo.reflog("refs/stash") {
-        tips.extend(log.iter().map(|entry| entry.id_new()));
+    for (file, head) in other_worktree_heads(repo, diag) {
+        add_tip(
+            repo,
+            &mut every,
+            head,
+            &format!("{} (a worktree's HEAD)", file.display()),
+            diag,
+        );
     }
-    tips
+    every.commits.extend(stash_entries(repo, diag));
+    every
+}
+
+/// A ref's object: the commit it reaches, and the tags on the way there.
+fn add_tip(
+    repo: &Repository,
+    every: &mut EveryRef,
+    target: Oid,
+    named_by: &str,
+    diag: &Diagnostics,
+) {
+    let mut obj = match repo.find_object(target, None) {
+        Ok(obj) => obj,
+        Err(e) => {
+            return diag.error(&Error::input(
+                target.to_string(),
+                format!("{}; {named_by} points to it", cause(&e)),
+            ))
+        }
+    };
+    while let Some(tag) = obj.as_tag() {
+        every.tags.push(tag.id());
+        match tag.target() {
+            Ok(next) => obj = next,
+            // The message is still scanned; where the tag points is named by the tag scan.
+            Err(_) => return,
+        }
+    }
+    every
+        .commits
+        .extend(obj.peel(ObjectType::Commit).ok().map(|c| c.id()));
+}
+
+/// Detached HEADs of the other worktrees (the main one seen from a linked one, and every linked
+/// one), each with the file it was read from. A HEAD naming a branch adds nothing the refs lack.
+fn other_worktree_heads(repo: &Repository, diag: &Diagnostics) -> Vec<(PathBuf, Oid)> {
+    let common = repo.commondir();
+    let mut files = vec![common.join("HEAD")];
+    if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
+        let mut linked: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path().join("HEAD")))
+            .collect();
+        linked.sort();
+        files.extend(linked);
+    }
+    let own = canonical(&repo.path().join("HEAD"));
+    let mut out = Vec::new();
+    for file in files {
+        if canonical(&file) == own {
+            continue;
+        }
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                diag.error(&Error::io(file.display().to_string(), &e));
+                continue;
+            }
+        };
+        let line = text.trim();
+        if line.starts_with("ref:") {
+            continue;
+        }
+        match Oid::from_str(line) {
+            Ok(id) if line.len() == 40 => out.push((file, id)),
+            _ => diag.error(&Error::input(
+                file.display().to_string(),
+                "not a commit id or a symbolic ref; this worktree's HEAD is not scanned",
+            )),
+        }
+    }
+    out
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The commits `git stash list` shows: the new side of every line of the stash's reflog
+/// (`<old> <new> <who> <when>\t<message>`), which is shared by every worktree.
+fn stash_entries(repo: &Repository, diag: &Diagnostics) -> Vec<Oid> {
+    let file = repo.commondir().join("logs/refs/stash");
+    let text = match std::fs::read(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            diag.error(&Error::io(file.display().to_string(), &e));
+            return Vec::new();
+        }
+    };
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| line.split(|&b| b == b' ').nth(1))
+        .filter_map(|id| std::str::from_utf8(id).ok())
+        .filter_map(|id| Oid::from_str(id).ok())
+        .filter(|id| !id.is_zero())
+        .collect()
 }

@@ -3,12 +3,13 @@
 
 use super::blobs;
 use super::introduced::Introduced;
+use super::tags::TagMessage;
 use crate::engine::matcher::Matcher;
 use crate::finding::{CommitInfo, Finding};
 use crate::git::meta;
 use crate::rules::Place;
 use crate::secret::Secret;
-use git2::{Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ErrorCode, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use std::collections::{HashMap, HashSet};
 
 pub(super) struct Attribution<'a> {
@@ -19,8 +20,27 @@ pub(super) struct Attribution<'a> {
     pub(super) scanned: HashSet<Oid>,
     /// Findings of the blobs that had any (path still empty).
     pub(super) found: HashMap<Oid, Vec<Finding>>,
-    /// Keys of blobs read afterwards (a parent's version outside a range, HEAD's version).
-    pub(super) extra: HashMap<Oid, HashSet<Secret>>,
+    /// Keys of blobs read afterwards (a parent's version outside a range, HEAD's version); None
+    /// for a blob that could not be read.
+    pub(super) extra: HashMap<Oid, Option<HashSet<Secret>>>,
+    /// The commits are a push not yet in this repository (a pre-receive hook): every key is in
+    /// commits that only the pusher has, whatever this repository's refs say.
+    pub(super) incoming: bool,
+    /// The commits standing for HEAD when asking whether a key is still there; None for HEAD.
+    pub(super) head_tips: Option<Vec<Oid>>,
+}
+
+/// Keys found in messages, before attribution names their commit.
+pub(super) struct Messages {
+    /// Commit messages, by position in the selected commits.
+    pub commits: Vec<(u32, Vec<Finding>)>,
+    pub tags: Vec<TagMessage>,
+}
+
+impl Messages {
+    fn is_empty(&self) -> bool {
+        self.commits.is_empty() && self.tags.is_empty()
+    }
 }
 
 /// The winner for one (key, path) so far.
@@ -32,8 +52,8 @@ struct Intro<'r> {
 }
 
 impl Attribution<'_> {
-    pub(super) fn run(mut self, records: &[Introduced]) -> Vec<Finding> {
-        if self.found.is_empty() {
+    pub(super) fn run(mut self, records: &[Introduced], messages: Messages) -> Vec<Finding> {
+        if self.found.is_empty() && messages.is_empty() {
             return Vec::new();
         }
         let mut best: HashMap<(Secret, &str), Intro<'_>> = HashMap::new();
@@ -46,7 +66,7 @@ impl Attribution<'_> {
             let before: HashSet<Secret> = record
                 .before
                 .iter()
-                .flat_map(|b| self.keys_of(*b))
+                .flat_map(|b| self.keys_of(*b).unwrap_or_default())
                 .collect();
             for (i, f) in self.found[&record.blob].iter().enumerate() {
                 if before.contains(&f.secret) {
@@ -72,10 +92,15 @@ impl Attribution<'_> {
             }
         }
         let in_head = self.head_keys(best.keys().map(|(_, p)| *p).collect());
+        let still_in_head = |secret: &Secret| in_head.as_ref().map(|k| k.contains(secret));
         let mut commits: Vec<u32> = best.values().map(|b| b.commit).collect();
         commits.sort_unstable();
         commits.dedup();
-        let not_pushed = self.not_pushed(&commits);
+        let not_pushed = if self.incoming {
+            commits.iter().map(|&c| self.selected[c as usize]).collect()
+        } else {
+            self.not_pushed(&commits)
+        };
         let mut info: HashMap<u32, (String, String)> = HashMap::new();
         let mut out = Vec::new();
         for ((secret, path), intro) in best {
@@ -84,7 +109,6 @@ impl Attribution<'_> {
                 .entry(intro.commit)
                 .or_insert_with(|| meta::author_and_date(self.repo, oid))
                 .clone();
-            let still_in_head = in_head.contains(&secret);
             for i in intro.at {
                 let mut f = self.found[&intro.record.blob][i].clone();
                 f.path = path.to_string();
@@ -97,7 +121,38 @@ impl Attribution<'_> {
                     id: oid.to_string(),
                     author: author.clone(),
                     date: date.clone(),
-                    still_in_head,
+                    still_in_head: still_in_head(&secret),
+                    tag: None,
+                });
+                out.push(f);
+            }
+        }
+        // A message belongs to its commit or tag alone: every one that holds a key is a finding.
+        for (index, found) in messages.commits {
+            let oid = self.selected[index as usize];
+            let (author, date) = info
+                .entry(index)
+                .or_insert_with(|| meta::author_and_date(self.repo, oid))
+                .clone();
+            for mut f in found {
+                f.commit = Some(CommitInfo {
+                    id: oid.to_string(),
+                    author: author.clone(),
+                    date: date.clone(),
+                    still_in_head: still_in_head(&f.secret),
+                    tag: None,
+                });
+                out.push(f);
+            }
+        }
+        for tag in messages.tags {
+            for mut f in tag.findings {
+                f.commit = Some(CommitInfo {
+                    id: tag.target.to_string(),
+                    author: tag.tagger.0.clone(),
+                    date: tag.tagger.1.clone(),
+                    still_in_head: still_in_head(&f.secret),
+                    tag: Some(tag.name.clone()),
                 });
                 out.push(f);
             }
@@ -105,55 +160,66 @@ impl Attribution<'_> {
         out
     }
 
-    /// The keys a blob holds, reading it if the parallel scan did not.
-    fn keys_of(&mut self, blob: Oid) -> Vec<Secret> {
+    /// The keys a blob holds, reading it if the parallel scan did not; None when it cannot be read.
+    fn keys_of(&mut self, blob: Oid) -> Option<Vec<Secret>> {
         if let Some(f) = self.found.get(&blob) {
-            return f.iter().map(|f| f.secret.clone()).collect();
+            return Some(f.iter().map(|f| f.secret.clone()).collect());
         }
         if self.scanned.contains(&blob) {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let (repo, matcher) = (self.repo, self.matcher);
         self.extra
             .entry(blob)
             .or_insert_with(|| {
                 blobs::scan_one(repo, blob, matcher)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|f| f.secret)
-                    .collect()
+                    .map(|found| found.into_iter().map(|f| f.secret).collect())
             })
-            .iter()
-            .cloned()
-            .collect()
+            .as_ref()
+            .map(|keys| keys.iter().cloned().collect())
     }
 
-    /// Keys HEAD still holds: those of every HEAD blob the scan read, and those of HEAD's version of
-    /// each path with a finding (a range scan did not read all of HEAD).
-    fn head_keys(&mut self, paths: HashSet<&str>) -> HashSet<Secret> {
+    /// Keys HEAD's files still hold: those of every HEAD blob the scan read, and those of HEAD's
+    /// version of each path with a finding (a range scan did not read all of HEAD). None when
+    /// HEAD, or part of its tree, could not be read: then nobody knows. An unborn HEAD (no commit
+    /// yet, or a bare repository whose HEAD names a branch it does not have) holds nothing.
+    fn head_keys(&mut self, paths: HashSet<&str>) -> Option<HashSet<Secret>> {
         let mut keys = HashSet::new();
-        let Some(tree) = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok()) else {
-            return keys;
+        let trees = match &self.head_tips {
+            Some(tips) => tips
+                .iter()
+                .map(|t| self.repo.find_commit(*t).and_then(|c| c.tree()))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?,
+            None => match self.repo.head() {
+                Ok(h) => vec![h.peel_to_tree().ok()?],
+                Err(e) if e.code() == ErrorCode::UnbornBranch => return Some(keys),
+                Err(_) => return None,
+            },
         };
         let mut blobs_with_keys = Vec::new();
         let found = &self.found;
-        let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
-            if found.contains_key(&entry.id()) {
-                blobs_with_keys.push(entry.id());
-            }
-            TreeWalkResult::Ok
-        });
-        for path in paths {
-            if let Ok(entry) = tree.get_path(std::path::Path::new(path)) {
-                if entry.kind() == Some(git2::ObjectType::Blob) {
+        for tree in &trees {
+            tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+                if found.contains_key(&entry.id()) {
                     blobs_with_keys.push(entry.id());
+                }
+                TreeWalkResult::Ok
+            })
+            .ok()?;
+            // The walk read every subtree, so a path that cannot be found is not in HEAD.
+            for path in &paths {
+                if let Ok(entry) = tree.get_path(std::path::Path::new(path)) {
+                    if entry.kind() == Some(git2::ObjectType::Blob) {
+                        blobs_with_keys.push(entry.id());
+                    }
                 }
             }
         }
         for blob in blobs_with_keys {
-            keys.extend(self.keys_of(blob));
+            keys.extend(self.keys_of(blob)?);
         }
-        keys
+        Some(keys)
     }
 
     /// Introducing commits that no remote-tracking ref reaches: committed here, not pushed. In a

@@ -4,13 +4,20 @@
 //!
 //! A merge introduces only what differs from every parent (a conflict resolution, an evil merge),
 //! so a key added on a branch is credited to the branch commit, not to the merge.
+//!
+//! Each selected commit's message is scanned here too: the walk reads the commit anyway, so a
+//! message costs one pass of the matcher over bytes already in memory.
 
+use crate::engine::matcher::Matcher;
+use crate::engine::scanner::{Origin, Scanner};
+use crate::finding::Finding;
 use crate::git::errors::ObjectErrors;
 use crate::git::object::Entries;
 use crate::git::odb::packs::Packs;
 use crate::git::odb::reader::Reader;
 use crate::git::repo;
 use crate::report::progress::Progress;
+use crate::rules::Place;
 use crate::util::sync::Claims;
 use git2::Oid;
 use std::cmp::Ordering as Ordering_;
@@ -33,18 +40,31 @@ pub struct Walked {
     pub records: Vec<Introduced>,
     /// Paths of submodules (gitlinks) seen; their content is another repository's history.
     pub submodules: BTreeSet<String>,
+    /// Keys in commit messages, by position in the selected commits.
+    pub messages: Vec<(u32, Vec<Finding>)>,
 }
 
 const CHUNK: usize = 16;
 
-pub fn walk(
-    commits: &[Oid],
-    packs: &Packs,
-    grafted: &HashSet<Oid>,
-    pool: &rayon::ThreadPool,
-    errors: &ObjectErrors,
-    progress: &Progress,
-) -> Walked {
+pub struct Context<'a> {
+    pub packs: &'a Packs,
+    pub grafted: &'a HashSet<Oid>,
+    pub pool: &'a rayon::ThreadPool,
+    pub errors: &'a ObjectErrors<'a>,
+    pub progress: &'a Progress,
+    /// Scans each commit's message when set.
+    pub messages: Option<&'a Matcher>,
+}
+
+pub fn walk(commits: &[Oid], cx: &Context<'_>) -> Walked {
+    let Context {
+        packs,
+        grafted,
+        pool,
+        errors,
+        progress,
+        messages,
+    } = *cx;
     let claims = Claims::new(commits.len(), CHUNK);
     let parts = pool.broadcast(|_| {
         let mut out = Part::default();
@@ -60,6 +80,7 @@ pub fn walk(
             errors,
             out: &mut out,
             path: Vec::new(),
+            scanner: messages.map(|m| Scanner::new(m, 0)),
         };
         while let Some(run) = claims.next() {
             for i in run.clone() {
@@ -76,15 +97,18 @@ pub fn walk(
 struct Part {
     records: Vec<Introduced>,
     submodules: BTreeSet<String>,
+    messages: Vec<(u32, Vec<Finding>)>,
 }
 
 /// Keeps the oldest record of each (blob, path): sorted in place, no map beside it.
 fn merge(parts: Vec<Part>) -> Walked {
     let mut records = Vec::with_capacity(parts.iter().map(|p| p.records.len()).sum());
     let mut submodules = BTreeSet::new();
+    let mut messages = Vec::new();
     for part in parts {
         submodules.extend(part.submodules);
         records.extend(part.records);
+        messages.extend(part.messages);
     }
     records.sort_unstable_by(|a, b| (a.blob, &a.path, a.commit).cmp(&(b.blob, &b.path, b.commit)));
     records.dedup_by(|later, first| later.blob == first.blob && later.path == first.path);
@@ -92,22 +116,35 @@ fn merge(parts: Vec<Part>) -> Walked {
     Walked {
         records,
         submodules,
+        messages,
     }
 }
 
-struct Walker<'a, 'p> {
+struct Walker<'a, 'p, 'm> {
     reader: Reader<'p>,
     errors: &'a ObjectErrors<'a>,
     out: &'a mut Part,
     path: Vec<u8>,
+    scanner: Option<Scanner<'m>>,
 }
 
-impl Walker<'_, '_> {
+impl Walker<'_, '_, '_> {
     fn commit(&mut self, oid: Oid, index: u32) {
-        let links = match self.reader.commit(oid) {
+        let (links, bytes) = match self.reader.commit_and_bytes(oid) {
             Ok(l) => l,
             Err(cause) => return self.errors.report_cause(oid, &cause),
         };
+        if let Some(scanner) = &mut self.scanner {
+            let mut found = Vec::new();
+            let origin = Origin {
+                path: "",
+                place: Place::CommitMessage,
+            };
+            scanner.scan_bytes(&bytes[links.message_at..], origin, &mut found);
+            if !found.is_empty() {
+                self.out.messages.push((index, found));
+            }
+        }
         let Some(tree) = self.tree(links.tree) else {
             return;
         };

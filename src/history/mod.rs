@@ -11,6 +11,10 @@
 //!    line that later edits shift down is one finding, with the line in the introducing commit;
 //!    a key copied to another file is another finding.
 //!
+//! 5. Messages: each selected commit's message is scanned during step 2, and each annotated tag the
+//!    selection names (`tags`); a key there is a finding with an empty path, credited to that
+//!    commit or tag.
+//!
 //! Objects no ref reaches (dropped stashes, amended commits, anything only a reflog remembers) are
 //! not scanned: they are not in any clone, and `git gc` deletes them. The stash's own reflog is
 //! scanned, since `git stash list` shows every entry in it.
@@ -18,6 +22,7 @@
 mod attribution;
 mod blobs;
 mod introduced;
+mod tags;
 
 use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
@@ -29,7 +34,7 @@ use crate::git::repo;
 use crate::git::revs;
 use crate::outcome::Outcome;
 use crate::report::progress::Progress;
-use attribution::Attribution;
+use attribution::{Attribution, Messages};
 use blobs::BlobFindings;
 use git2::{Oid, Repository};
 use std::collections::{HashMap, HashSet};
@@ -39,6 +44,11 @@ pub struct Options<'a> {
     pub since_commit: Option<&'a str>,
     pub threads: usize,
     pub progress: bool,
+    /// Scan commit and tag messages (`--no-messages` turns it off).
+    pub messages: bool,
+    /// The revisions are a push this repository does not have yet (pre-receive): leave out what
+    /// any ref reaches, and report every key as in commits not pushed.
+    pub incoming: bool,
 }
 
 pub fn scan(
@@ -68,21 +78,23 @@ pub fn scan(
         ));
     }
     let errors = ObjectErrors::new(diag);
-    // Objects live in the common directory, which a linked worktree shares with its main one.
-    let packs = Packs::open(repo.commondir(), diag);
+    let packs = Packs::open(&repo::object_dirs(repo), diag);
     let selected = {
         let handle =
             repo::open_worker().map_err(|e| Error::Fatal(format!("history: {}", e.message())))?;
         let mut reader = Reader::new(&packs, handle, &grafted);
-        revs::select(
-            repo,
-            &mut reader,
-            opts.revs,
-            opts.since_commit,
-            diag,
-            &errors,
-        )?
+        let request = revs::Request {
+            revs: opts.revs,
+            since_commit: opts.since_commit,
+            not_all: opts.incoming,
+        };
+        revs::select(repo, &mut reader, &request, diag, &errors)?
     };
+    let revs::Selected {
+        commits: selected,
+        tags,
+        tips,
+    } = selected;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         // Delta chains are walked recursively; git allows them 4095 deep.
@@ -91,7 +103,15 @@ pub fn scan(
         .map_err(|e| Error::Fatal(format!("history: cannot start threads: {e}")))?;
     let (walked, scanned, distinct) = Progress::run(opts.progress, |progress| {
         progress.phase("commits", selected.len() as u64);
-        let walked = introduced::walk(&selected, &packs, &grafted, &pool, &errors, progress);
+        let walk = introduced::Context {
+            packs: &packs,
+            grafted: &grafted,
+            pool: &pool,
+            errors: &errors,
+            progress,
+            messages: opts.messages.then_some(matcher),
+        };
+        let walked = introduced::walk(&selected, &walk);
         let mut distinct: Vec<Oid> = walked.records.iter().map(|r| r.blob).collect();
         distinct.sort_unstable();
         distinct.dedup();
@@ -106,6 +126,11 @@ pub fn scan(
         let scanned = blobs::scan(&cx, &distinct);
         (walked, scanned, distinct)
     });
+    let tag_messages = if opts.messages {
+        tags::scan(repo, &tags, matcher, &errors)
+    } else {
+        Vec::new()
+    };
     errors.finish();
     for path in &walked.submodules {
         diag.note(
@@ -134,8 +159,15 @@ pub fn scan(
             .map(|BlobFindings { blob, findings }| (blob, findings))
             .collect(),
         extra: HashMap::new(),
+        incoming: opts.incoming,
+        // A push is not in HEAD yet: whether the key is still there is asked of what it pushes.
+        head_tips: opts.incoming.then_some(tips),
     };
-    let findings = attribution.run(&walked.records);
+    let messages = Messages {
+        commits: walked.messages,
+        tags: tag_messages,
+    };
+    let findings = attribution.run(&walked.records, messages);
     Ok(Outcome {
         findings,
         stats: scanned.stats,

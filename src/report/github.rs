@@ -43,19 +43,23 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let label = title(&f.variant_of(rules).label);
     let severity = f.severity(rules);
     let mut props = Vec::new();
-    // stdin has no file to point at; GitHub places the rest by their path in the repository.
-    if f.path != "-" {
+    // stdin has no file to point at, and a commit or tag message no file at all: the annotation
+    // then stands on the run, with the message naming where the key is. GitHub places the rest
+    // by their path in the repository.
+    if !f.place.is_message() {
+        if f.path != "-" {
+            props.push(format!(
+                "file={}",
+                escape_property(&report.frame.repo_relative(&f.path))
+            ));
+        }
+        props.push(format!("line={}", f.line));
+        props.push(format!("col={}", f.column));
         props.push(format!(
-            "file={}",
-            escape_property(&report.frame.repo_relative(&f.path))
+            "endColumn={}",
+            f.column + f.secret.as_bytes().len() as u64
         ));
     }
-    props.push(format!("line={}", f.line));
-    props.push(format!("col={}", f.column));
-    props.push(format!(
-        "endColumn={}",
-        f.column + f.secret.as_bytes().len() as u64
-    ));
     let known = if f.known_elsewhere {
         ", known key, new location"
     } else {
@@ -66,15 +70,13 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
         escape_property(&format!("{label} ({}{known})", severity.as_str()))
     ));
     let mut msg = format!(
-        "{label} {} at {}:{}:{}, {}",
+        "{label} {} at {}, {}",
         f.secret.redacted(),
-        f.path,
-        f.line,
-        f.column,
+        f.location(),
         f.place.describe()
     );
-    if let Some(c) = &f.commit {
-        msg.push_str(&format!("; introduced in {}", c.describe()));
+    if let Some(c) = f.introduced_in() {
+        msg.push_str(&format!("; introduced in {c}"));
     }
     msg.push_str(".\nWhat to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
@@ -120,6 +122,14 @@ impl Links {
     }
 
     fn url(&self, f: &Finding, frame: &Frame) -> Option<String> {
+        if f.place.is_message() {
+            // A message is shown on its commit's page (a tag's, on the commit it points to).
+            let c = f.commit.as_ref()?;
+            return Some(format!(
+                "{}/{}/commit/{}",
+                self.server, self.repository, c.id
+            ));
+        }
         let path = frame.repo_relative(&f.path);
         // An absolute path or stdin is not a file of the repository.
         if path.starts_with('/') || path == "-" {
@@ -258,11 +268,11 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         Some(c) => format!(
             "{}: commit {}{}",
             f.place.describe(),
-            &c.id[..c.id.len().min(12)],
-            if c.still_in_head {
-                ", still in HEAD"
-            } else {
-                ""
+            c.short_id(),
+            match c.still_in_head {
+                Some(true) => ", still in HEAD",
+                Some(false) => "",
+                None => ", unknown whether HEAD still holds it",
             }
         ),
         None => f.place.describe().to_string(),
@@ -273,11 +283,8 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         literal(&f.secret.redacted()),
         match links.and_then(|l| l.url(f, report.frame)) {
             // The URL is percent-encoded, so it cannot break out of the link.
-            Some(url) => format!(
-                "[{}]({url})",
-                literal(&format!("{}:{}:{}", f.path, f.line, f.column))
-            ),
-            None => literal(&format!("{}:{}:{}", f.path, f.line, f.column)),
+            Some(url) => format!("[{}]({url})", literal(&f.location())),
+            None => literal(&f.location()),
         },
         literal(&found)
     )

@@ -30,7 +30,11 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
     if let Some(c) = &f.commit {
         v["author"] = json!(c.author);
         v["date"] = json!(c.date);
+        // null when HEAD could not be read: unknown is not "no".
         v["still_in_head"] = json!(c.still_in_head);
+        if let Some(tag) = &c.tag {
+            v["tag"] = json!(tag);
+        }
     }
     if show_secrets {
         v["secret"] = json!(f.secret.expose());

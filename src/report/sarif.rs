@@ -11,6 +11,7 @@
 use super::markdown::escape_text;
 use super::{title, Report};
 use crate::finding::Finding;
+use crate::paths::Frame;
 use crate::rules::remediation;
 use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::severity::{Confidence, Severity};
@@ -260,20 +261,17 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         severity.as_str(),
         f.place.describe()
     );
-    if let Some(c) = &f.commit {
-        message.push_str(&format!(": introduced in {}", c.describe()));
+    if f.place.is_message() {
+        message.push_str(&format!(" ({})", f.location()));
+    }
+    if let Some(c) = f.introduced_in() {
+        message.push_str(&format!(": introduced in {c}"));
     }
     message.push_str(". What to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
         message.push_str(&format!("\n{}. {s}", i + 1));
     }
-    let end_column = f.column + f.secret.as_bytes().len() as u64;
-    // Code scanning places an alert by its path in the repository, whatever folder was scanned.
-    let path = report.frame.repo_relative(&f.path);
-    let mut artifact = json!({ "uri": uri_of(&path) });
-    if !path.starts_with('/') {
-        artifact["uriBaseId"] = json!("%SRCROOT%");
-    }
+    let location = location(f, report.frame);
     let rule = f.rule_of(rules);
     let mut props = json!({
         "kind": rule.kind,
@@ -291,6 +289,9 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         props["author"] = json!(c.author);
         props["date"] = json!(c.date);
         props["still_in_head"] = json!(c.still_in_head);
+        if let Some(tag) = &c.tag {
+            props["tag"] = json!(tag);
+        }
     }
     let fingerprint = f.secret.fingerprint();
     let hex = fingerprint.strip_prefix("sha256:").unwrap_or(&fingerprint);
@@ -299,19 +300,53 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "ruleIndex": rule_index,
         "level": level,
         "message": { "text": message },
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": artifact,
-                "region": {
-                    "startLine": f.line.max(1),
-                    "startColumn": f.column.max(1),
-                    "endLine": f.line.max(1),
-                    "endColumn": end_column.max(f.column.max(1) + 1),
-                },
-            },
-        }],
+        "locations": [location],
         "partialFingerprints": { FINGERPRINT_KEY: hex },
         "properties": props,
+    })
+}
+
+/// Where the key is. A file: its path and the key's region. A commit or tag message has no file:
+/// the location is the repository's root (code scanning refuses a result without a physical
+/// location) with a logical location naming the message, and the line and column within the
+/// message in the result's text.
+fn location(f: &Finding, frame: &Frame) -> Value {
+    if f.place.is_message() {
+        let (kind, name) = match &f.commit {
+            Some(c) => match &c.tag {
+                Some(tag) => ("tag", tag.clone()),
+                None => ("commit", c.id.clone()),
+            },
+            None => ("commit", String::new()),
+        };
+        return json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": "./", "uriBaseId": "%SRCROOT%" },
+            },
+            "logicalLocations": [{
+                "name": format!("{kind} {name} message, line {}, column {}", f.line, f.column),
+                "fullyQualifiedName": format!("{kind}/{name}/message"),
+                "kind": "object",
+            }],
+        });
+    }
+    let end_column = f.column + f.secret.as_bytes().len() as u64;
+    // Code scanning places an alert by its path in the repository, whatever folder was scanned.
+    let path = frame.repo_relative(&f.path);
+    let mut artifact = json!({ "uri": uri_of(&path) });
+    if !path.starts_with('/') {
+        artifact["uriBaseId"] = json!("%SRCROOT%");
+    }
+    json!({
+        "physicalLocation": {
+            "artifactLocation": artifact,
+            "region": {
+                "startLine": f.line.max(1),
+                "startColumn": f.column.max(1),
+                "endLine": f.line.max(1),
+                "endColumn": end_column.max(f.column.max(1) + 1),
+            },
+        },
     })
 }
 

@@ -36,8 +36,8 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
                 printable(&f.excerpt)
             )?;
         }
-        if let Some(c) = &f.commit {
-            writeln!(out, "{INDENT}introduced in {}", printable(&c.describe()))?;
+        if let Some(c) = f.introduced_in() {
+            writeln!(out, "{INDENT}introduced in {}", printable(&c))?;
         }
         writeln!(
             out,
@@ -116,8 +116,9 @@ fn tags(report: &Report<'_>, f: &Finding) -> Vec<String> {
     tags
 }
 
+/// `path:line:col`, or for a commit or tag message `message of commit 1a2b3c4d5e6f:3:6`.
 fn location(f: &Finding) -> String {
-    format!("{}:{}:{}", printable(&f.path), f.line, f.column)
+    printable(&f.location()).into_owned()
 }
 
 /// Critical and high must not look alike: critical is reversed, high bold.

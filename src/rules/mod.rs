@@ -22,14 +22,20 @@ pub enum Place {
     Staged,
     Committed,
     History,
+    /// A commit's message: only rewording or rewriting the commit removes it.
+    CommitMessage,
+    /// An annotated tag's message: only replacing the tag removes it.
+    TagMessage,
 }
 
 impl Place {
-    pub const ALL: [Place; 4] = [
+    pub const ALL: [Place; 6] = [
         Place::Staged,
         Place::WorkingTree,
         Place::Committed,
         Place::History,
+        Place::CommitMessage,
+        Place::TagMessage,
     ];
 
     /// The name used in the rule file and in JSON (`place`).
@@ -39,7 +45,14 @@ impl Place {
             Place::Staged => "staged",
             Place::Committed => "committed",
             Place::History => "history",
+            Place::CommitMessage => "commit_message",
+            Place::TagMessage => "tag_message",
         }
+    }
+
+    /// A message has no file: its finding has an empty `path` and is placed by its commit or tag.
+    pub fn is_message(self) -> bool {
+        matches!(self, Place::CommitMessage | Place::TagMessage)
     }
 
     /// Where the key is, in words, for reports.
@@ -49,6 +62,8 @@ impl Place {
             Place::Staged => "staged, not committed yet",
             Place::Committed => "committed, not pushed yet",
             Place::History => "in git history",
+            Place::CommitMessage => "in a commit message",
+            Place::TagMessage => "in a tag message",
         }
     }
 }
@@ -79,6 +94,8 @@ pub struct PlaceSteps {
     pub staged: Vec<String>,
     pub committed: Vec<String>,
     pub history: Vec<String>,
+    pub commit_message: Vec<String>,
+    pub tag_message: Vec<String>,
 }
 
 impl PlaceSteps {
@@ -88,6 +105,8 @@ impl PlaceSteps {
             Place::Staged => &self.staged,
             Place::Committed => &self.committed,
             Place::History => &self.history,
+            Place::CommitMessage => &self.commit_message,
+            Place::TagMessage => &self.tag_message,
         }
     }
 }

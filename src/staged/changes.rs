@@ -411,6 +411,8 @@ pub fn from_git(repo: &Repository, workdir: &Path, head: Option<Oid>) -> Result<
     let output = Command::new("git")
         .args(args)
         .current_dir(workdir)
+        // Never refresh the index as a side effect: this scan only reads.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .map_err(|e| {
             format!(

@@ -89,7 +89,7 @@ pub(crate) fn staged_changes(
     let use_git = std::env::var_os(READER_ENV).is_some_and(|v| v == "git");
     let mut damage = None;
     if !use_git {
-        let path = index_path(repo);
+        let path = crate::git::repo::index_file(repo);
         let bytes = match read_index(&path) {
             Ok(bytes) => Some(bytes),
             // `git init` with nothing added yet.
@@ -117,7 +117,7 @@ pub(crate) fn staged_changes(
     // empty names: no staged blob has the null id, so that is the damage we saw, not content.
     if let Some(cause) = damage {
         if changes.changed.iter().any(|c| c.oid.is_zero()) {
-            let path = index_path(repo);
+            let path = crate::git::repo::index_file(repo);
             return Err(Error::input(
                 path.display().to_string(),
                 format!("damaged: {cause}"),
@@ -133,14 +133,6 @@ const MAP_MIN: u64 = 1 << 20;
 
 fn read_index(path: &Path) -> std::io::Result<Bytes> {
     read_or_map(std::fs::File::open(path)?, MAP_MIN)
-}
-
-fn index_path(repo: &Repository) -> PathBuf {
-    match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
-        // Relative to the current directory, as git and libgit2 take it.
-        Some(p) => PathBuf::from(p),
-        None => repo.path().join("index"),
-    }
 }
 
 fn head_tree(repo: &Repository, diag: &Diagnostics) -> Result<Option<Oid>, Error> {

@@ -4,21 +4,11 @@
 #![cfg(unix)]
 
 use crate::staged::scan_env;
-use crate::util::{bin, git, git_cmd, git_init, key, tempdir, write, Run};
+use crate::util::{
+    bin, git, git_cmd, git_init, key, root, tempdir, text, work_with_origin, write, Run,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn install(dir: &Path, args: &[&str]) -> Run {
     scan_env(dir, &[&["install-hook"], args].concat(), &[])
@@ -362,14 +352,7 @@ fn which(name: &str) -> PathBuf {
 /// A repository with three commits on main, pushed to a bare `origin` up to the first.
 fn pushed_repo() -> (tempfile::TempDir, Vec<String>) {
     let d = tempdir();
-    let work = d.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    git_init(&work);
-    git(
-        d.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
-    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    let work = work_with_origin(d.path());
     let mut ids = Vec::new();
     for i in 0..3 {
         write(&work, &format!("f{i}.txt"), format!("{i}\n"));
@@ -537,7 +520,7 @@ fn try_repo(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         // Reused between runs: the first build takes minutes, later ones only what changed.
         .env("PRE_COMMIT_HOME", cache.join("pre-commit-home"))
-        .env("CARGO_TARGET_DIR", cache.join("pre-commit-cargo-target"))
+        .env("CARGO_TARGET_DIR", crate::util::release_target_dir())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env_remove("GIT_DIR")

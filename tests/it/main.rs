@@ -9,10 +9,15 @@ mod history;
 mod hooks;
 #[cfg(unix)]
 mod hostile;
+mod install;
 mod newuser;
+mod pre_receive;
 mod props;
+mod release;
+mod repo_policy;
 mod reports;
 mod rules;
 mod scan;
 mod staged;
 mod util;
+mod wheel;

@@ -676,7 +676,8 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             id: "0123456789abcdef0123456789abcdef01234567".into(),
             author: "Ada Tester <ada@example.com>".into(),
             date: "2024-01-02T03:04:05Z".into(),
-            still_in_head: false,
+            still_in_head: Some(false),
+            tag: None,
         }),
         known_elsewhere: false,
     };
@@ -1464,4 +1465,39 @@ fn no_format_prints_a_key_unless_show_secrets_and_sarif_github_never() {
             );
         }
     }
+}
+
+#[test]
+fn sarif_for_keys_in_commit_and_tag_messages_validates_and_names_the_message() {
+    let t = crate::util::repo();
+    let d = t.path();
+    crate::util::commit(d, &[("README.md", "hello\n")], "start");
+    let id = crate::util::commit(d, &[], &format!("debug {}", key("sk_live_", 24)));
+    crate::util::git(d, &["tag", "-a", "v1", "-m", &key("rk_live_", 24)]);
+    let out = d.join("out.sarif");
+    let r = run(
+        d,
+        &[
+            "history",
+            "--format",
+            "sarif",
+            "--output",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("sarif")).expect("json");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let names: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].as_str())
+        .collect();
+    assert!(
+        names.contains(&format!("commit/{id}/message").as_str()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"tag/v1/message"), "{names:?}");
+    validate_sarif(&out);
 }

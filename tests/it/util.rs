@@ -214,6 +214,16 @@ pub fn repo() -> tempfile::TempDir {
     t
 }
 
+/// `dir/work`, a new repository whose `origin` is the new bare `dir/origin.git`.
+pub fn work_with_origin(dir: &Path) -> PathBuf {
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git_init(&work);
+    git(dir, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    git(&work, &["remote", "add", "origin", "../origin.git"]);
+    work
+}
+
 /// A new repository with `main` as its branch.
 pub fn git_init(dir: &Path) {
     git(dir, &["init", "-q", "-b", "main"]);
@@ -246,4 +256,44 @@ pub fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
             }
         })
         .collect()
+}
+
+/// Whether `program --version` runs here. When it does not: a failure under CI=true (`.ci/run`
+/// installs every tool the tests drive), elsewhere a note, and the caller skips its test.
+pub fn have_tool(program: &str, install: &str) -> bool {
+    let runs = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !runs {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{program} is required in CI: {install} (see .ci/run)"
+        );
+        eprintln!("note: {program} is not installed ({install}); this test did not run");
+    }
+    runs
+}
+
+/// Where the tests' release builds go: pre-commit's `language: rust` hook and the wheel share it,
+/// so the dependencies are compiled once.
+pub fn release_target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-cargo-target")
+}
+
+/// This repository: the crate under test and its scripts.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What a command printed, stdout then stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

@@ -395,11 +395,12 @@ pub struct Packs {
 }
 
 impl Packs {
-    /// Opens every pack it can; one that cannot be read is reported and left to libgit2, which
-    /// reports each object it then fails to read.
-    pub fn open(common_dir: &Path, diag: &Diagnostics) -> Packs {
+    /// Opens every pack of the object directories (in the order given: see `repo::object_dirs`)
+    /// it can; one that cannot be read is reported and left to libgit2, which reports each object
+    /// it then fails to read.
+    pub fn open(object_dirs: &[PathBuf], diag: &Diagnostics) -> Packs {
         let mut packs = Vec::new();
-        for dir in object_dirs(common_dir) {
+        for dir in object_dirs {
             let Ok(entries) = std::fs::read_dir(dir.join("pack")) else {
                 continue;
             };
@@ -434,26 +435,6 @@ impl Packs {
             .enumerate()
             .find_map(|(i, p)| p.offset_of(oid).map(|off| (i, off)))
     }
-}
-
-/// The repository's object directory and those its `info/alternates` lists (one level).
-fn object_dirs(git_dir: &Path) -> Vec<PathBuf> {
-    let objects = git_dir.join("objects");
-    let mut dirs = vec![objects.clone()];
-    if let Ok(text) = std::fs::read_to_string(objects.join("info/alternates")) {
-        for line in text.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let p = Path::new(line);
-            dirs.push(if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                objects.join(p)
-            });
-        }
-    }
-    dirs
 }
 
 #[cfg(test)]

@@ -145,6 +145,11 @@ impl<'p> Reader<'p> {
 
     /// Tree and parents of a commit, its parents as a shallow clone's grafts say.
     pub fn commit(&mut self, oid: Oid) -> Result<CommitLinks, String> {
+        self.commit_and_bytes(oid).map(|(links, _)| links)
+    }
+
+    /// As `commit`, with the commit's bytes (its message starts at `links.message_at`).
+    pub fn commit_and_bytes(&mut self, oid: Oid) -> Result<(CommitLinks, Rc<Vec<u8>>), String> {
         let data = match self.read(oid) {
             Ok((COMMIT, data)) => data,
             Ok(_) => return Err("not a commit".into()),
@@ -154,6 +159,6 @@ impl<'p> Reader<'p> {
         if self.grafted.contains(&oid) {
             links.parents.clear();
         }
-        Ok(links)
+        Ok((links, data))
     }
 }
