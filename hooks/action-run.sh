@@ -1,7 +1,8 @@
 #!/bin/sh
 # The scan step of action.yml: one `stripe-scan history` run over the commits action-range.sh chose.
 # Env, set by action.yml from the inputs: STRIPE_SCAN (the binary), FAIL_ON, BASELINE, ARGS (split on
-# whitespace, never evaluated), SARIF_FILE, FULL_HISTORY; and the runner's GITHUB_* variables.
+# whitespace, never evaluated), SARIF_FILE, FULL_HISTORY, VERIFY (`true` adds --verify); and the runner's
+# GITHUB_* variables.
 # Writes the step outputs `findings` and `sarif-file`. Exit: 0 clean, 1 findings at or above FAIL_ON,
 # 2 anything else. It fails closed: a scan that did not finish never passes, and its SARIF is not offered
 # for upload, since code scanning would read a partial report as "these alerts are fixed".
@@ -51,6 +52,11 @@ unset IFS
 set -- ${ARGS:-} "$@"
 [ -z "${BASELINE:-}" ] || set -- --baseline "$BASELINE" "$@"
 [ -z "${FAIL_ON:-}" ] || set -- --fail-on "$FAIL_ON" "$@"
+case ${VERIFY:-false} in
+true) set -- --verify "$@" ;;
+false) ;;
+*) fail "the verify input must be true or false, not '$VERIFY'" ;;
+esac
 set +f
 
 "${STRIPE_SCAN:-stripe-scan}" history --format github --sarif-output "$sarif" "$@"

@@ -4,6 +4,7 @@ use crate::report::Format;
 use crate::severity::Severity;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// `0.1.0 (commit abc1234, rules 1.2.0)`, from build.rs; the bare version if the crate was built
 /// without it (a package that left build.rs out must still compile).
@@ -271,6 +272,44 @@ pub struct Common {
     /// Print nothing at all when nothing is found (the git hooks use this).
     #[arg(long)]
     pub quiet_if_clean: bool,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// `--verify` and its limits. Never on by default: each check shows in the key owner's request
+/// logs and changes the key's last-used time.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Asking Stripe whether keys still work")]
+pub struct VerifyArgs {
+    /// Ask Stripe whether each secret and restricted key found still works: one read-only request
+    /// per distinct key (GET https://api.stripe.com/v1/balance, the key in the Authorization
+    /// header), at most 4 at a time. Other kinds and Stripe's public example keys are never sent.
+    #[arg(long)]
+    pub verify: bool,
+    /// Seconds one request may take (decimals allowed).
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_secs, requires = "verify")]
+    pub verify_timeout: Duration,
+    /// Seconds all requests together may take; keys not answered by then are reported unknown.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs, requires = "verify")]
+    pub verify_budget: Duration,
+    /// Send the requests through the proxy named by HTTPS_PROXY (the proxy sees every key).
+    /// Without this flag no proxy is used, whatever the environment says.
+    #[arg(long, requires = "verify")]
+    pub verify_proxy: bool,
+    /// Exit 1 only for keys Stripe confirms active (still at or above --fail-on). Keys it could
+    /// not check make the run exit 2 instead of passing.
+    #[arg(long, requires = "verify")]
+    pub fail_on_verified: bool,
+}
+
+/// `5`, `0.5`: seconds, more than 0 and at most an hour.
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| *n > 0.0 && *n <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a number of seconds (more than 0, at most 3600)"))
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {

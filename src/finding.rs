@@ -3,6 +3,7 @@
 use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::secret::Secret;
 use crate::severity::{Confidence, Severity};
+use crate::verification::Verification;
 
 /// For history findings: the commit that introduced the key (for a tag's message: the tag, and
 /// the commit it points to).
@@ -59,6 +60,8 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     /// The baseline knows this key, at other paths only: a known key in a new location.
     pub known_elsewhere: bool,
+    /// What Stripe said about the key; set only by `--verify`.
+    pub verification: Option<Verification>,
 }
 
 impl Finding {
@@ -80,31 +83,34 @@ impl Finding {
     }
 
     /// The kind's steps inside the place's steps (see `remediation`), as they apply to this
-    /// finding: one list the user can work through, with its own path written in.
+    /// finding (its own path written in, steps that do not apply left out), changed by what
+    /// Stripe said about the key under `--verify`: one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
         let circumstances = crate::rules::remediation::Circumstances {
             still_in_head: self.commit.as_ref().and_then(|c| c.still_in_head),
             line: &self.excerpt,
-            path: (self.path != "-").then_some(self.path.as_str()),
+            path: (self.path != "-" && !self.path.is_empty()).then_some(self.path.as_str()),
         };
-        crate::rules::remediation::steps_for(
+        crate::rules::remediation::verified_steps_for(
             rules,
             self.rule,
             self.variant,
             self.place,
             self.public_example,
+            self.verification.as_ref().map(|v| v.status),
             &circumstances,
         )
     }
 
     /// The steps for every key of this kind and place, for advice shown once for many findings.
     pub fn general_remediation(&self, rules: &RuleSet) -> Vec<String> {
-        crate::rules::remediation::steps(
+        crate::rules::remediation::verified_steps(
             rules,
             self.rule,
             self.variant,
             self.place,
             self.public_example,
+            self.verification.as_ref().map(|v| v.status),
         )
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Data flow: CLI → Config → a source (`fs`, `staged`, `history`) yields bytes → per-thread
 //! `engine::Scanner` → `engine::Matcher` (prefix automaton → edges → body → checks) → `Finding`
-//! → `policy` filters → one `report` writer → `exit` status. Arrows point down only:
+//! → `policy` filters → (`verify`, opt-in) → one `report` writer → `exit` status. Arrows point down only:
 //! `cmd` → `staged`/`history`/`fs` → `git`/`engine` → `rules`/`finding`/`secret`.
 //!
 //! Only what tests, fuzz targets and examples use is public.
@@ -26,6 +26,8 @@ pub mod secret;
 pub mod severity;
 pub(crate) mod staged;
 pub(crate) mod util;
+pub mod verification;
+pub(crate) mod verify;
 
 /// Runs one parsed command line and returns the process exit status.
 pub fn run(cli: cli::Cli) -> i32 {

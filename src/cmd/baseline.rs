@@ -24,6 +24,11 @@ use std::time::Instant;
 pub(crate) fn run(args: BaselineArgs) -> Result<i32, Error> {
     let started = Instant::now();
     let scan = &args.scan;
+    if scan.common.verify.verify {
+        return Err(Error::Usage(
+            "baseline: --verify is for scan, staged and history; a baseline records keys whatever Stripe says about them".into(),
+        ));
+    }
     let diag = Diagnostics::default();
     let (config, frame, outcome, default_dir) = if args.history {
         let repo = repo::open("baseline --history")?;

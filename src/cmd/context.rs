@@ -8,6 +8,7 @@ use crate::paths::{self, Frame};
 use crate::policy::baseline::Baseline;
 use crate::policy::config::{self, Config, NamedFile};
 use crate::report::Format;
+use crate::verify;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub(crate) struct RunContext<'a> {
     pub started: Instant,
     /// `--output`, opened before anything is scanned, so a bad path costs nothing.
     pub out: Option<File>,
+    /// `--verify`, checked before anything is scanned (where keys may be sent, the proxy).
+    pub verify: Option<verify::Settings>,
 }
 
 impl<'a> RunContext<'a> {
@@ -36,6 +39,7 @@ impl<'a> RunContext<'a> {
         color: ColorChoice,
         started: Instant,
     ) -> Result<RunContext<'a>, Error> {
+        let verify = verify::Settings::new(&common.verify, common.quiet)?;
         let config = config::load(common.config.as_deref(), root)?;
         let baseline = load_baseline(common.baseline.as_deref(), &config)?;
         let out = open_output(common.output.as_deref())?;
@@ -58,6 +62,7 @@ impl<'a> RunContext<'a> {
             diag: Diagnostics::default(),
             started,
             out,
+            verify,
         })
     }
 

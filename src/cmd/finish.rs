@@ -11,6 +11,8 @@ use crate::policy::baseline::{Baseline, Known};
 use crate::policy::config::Config;
 use crate::report::{self, Format, Report, Style, Summary, Suppressed};
 use crate::severity::Severity;
+use crate::verification;
+use crate::verify;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -112,9 +114,21 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
         diag,
         started,
         out,
+        verify,
     } = cx;
     let (mut kept, suppressed) = filter(outcome.findings, &config, baseline.as_ref(), &frame);
     kept.sort_by(|a, b| a.sort_key(&config.rules).cmp(&b.sort_key(&config.rules)));
+    if let Some(settings) = &verify {
+        verify::verify(&mut kept, &config.rules, settings);
+        // Keys Stripe says still work come first in every report: they are the ones to roll tonight.
+        kept.sort_by_key(|f| report::status(f) != Some(verification::Status::Active));
+    }
+    let verified = verify.is_some().then(|| {
+        verification::tally(
+            kept.iter()
+                .filter_map(|f| f.verification.as_ref().map(|v| (f.secret.fingerprint(), v))),
+        )
+    });
     let summary = Summary {
         files: outcome.stats.files,
         bytes: outcome.stats.bytes,
@@ -126,6 +140,7 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
         ignored: outcome.stats.ignored,
         elapsed_ms: started.elapsed().as_millis(),
         commits: outcome.commits,
+        verified,
     };
     let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
     let report = Report {
@@ -135,6 +150,7 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
         show_secrets: common.show_secrets,
         fail_on,
         frame: &frame,
+        fail_on_verified: common.verify.fail_on_verified,
     };
     let to_terminal = out.is_none() && io::stdout().is_terminal();
     let style = Style {
@@ -164,6 +180,14 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
             }
         }
     }
+    let unsettled = kept.iter().filter(|f| report.unsettled(f)).count();
+    if unsettled > 0 {
+        let _ = writeln!(
+            io::stderr(),
+            "stripe-scan: --fail-on-verified: {unsettled} finding{} at or above {fail_on} could not be verified (each says why), so this run cannot pass",
+            if unsettled == 1 { "" } else { "s" }
+        );
+    }
     let clean = kept.is_empty() && summary.errors == 0 && !write_failed;
     let silent = common.quiet || (clean && common.quiet_if_clean);
     if !silent {
@@ -171,7 +195,7 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
     }
     if failing {
         exit::FINDINGS
-    } else if summary.errors > 0 || write_failed {
+    } else if summary.errors > 0 || write_failed || unsettled > 0 {
         exit::ERROR
     } else {
         exit::CLEAN

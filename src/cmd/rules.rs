@@ -48,6 +48,7 @@ pub(crate) fn run(args: RulesArgs) -> Result<i32, Error> {
                 show_secrets: false,
                 fail_on: config.fail_on.unwrap_or(Severity::Low),
                 frame: &frame,
+                fail_on_verified: false,
             };
             report::sarif::write(&report, &mut out)
         }

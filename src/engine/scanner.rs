@@ -337,6 +337,7 @@ impl<'m> Scanner<'m> {
             place: origin.place,
             commit: None,
             known_elsewhere: false,
+            verification: None,
         }
     }
 }

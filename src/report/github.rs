@@ -8,7 +8,7 @@
 
 use super::markdown::{escape_text, literal};
 use super::text::severity_counts;
-use super::{count, title, Report};
+use super::{count, status, title, Report};
 use crate::finding::Finding;
 use crate::paths::Frame;
 use std::collections::HashSet;
@@ -60,6 +60,9 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
             f.column + f.secret.as_bytes().len() as u64
         ));
     }
+    let verdict = status(f)
+        .map(|s| format!(", {}", s.words()))
+        .unwrap_or_default();
     let known = if f.known_elsewhere {
         ", known key, new location"
     } else {
@@ -67,7 +70,7 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     };
     props.push(format!(
         "title={}",
-        escape_property(&format!("{label} ({}{known})", severity.as_str()))
+        escape_property(&format!("{label} ({}{verdict}{known})", severity.as_str()))
     ));
     let mut msg = format!(
         "{label} {} at {}, {}",
@@ -77,6 +80,13 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     );
     if let Some(c) = f.introduced_in() {
         msg.push_str(&format!("; introduced in {c}"));
+    }
+    if let Some(v) = &f.verification {
+        msg.push_str(&format!(
+            ".\nStripe says: {} ({})",
+            v.status.words(),
+            v.reason
+        ));
     }
     msg.push_str(".\nWhat to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
@@ -229,11 +239,15 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
         // What to do, once per key type and place.
         let mut explained = HashSet::new();
         for f in report.findings {
-            if !explained.insert((f.rule, f.variant, f.place, f.public_example)) {
+            if !explained.insert((f.rule, f.variant, f.place, f.public_example, status(f))) {
                 continue;
             }
+            let verdict = match status(f) {
+                Some(s) => format!(", {}", s.words()),
+                None => String::new(),
+            };
             let mut block = format!(
-                "<details><summary>What to do: {}, {}</summary>\n\n",
+                "<details><summary>What to do: {}, {}{verdict}</summary>\n\n",
                 literal(&title(&f.variant_of(rules).label)),
                 f.place.describe()
             );
@@ -254,11 +268,14 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
 fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String {
     let rules = report.rules;
     let severity = f.severity(rules).as_str();
-    let severity = if report.fails(f) {
+    let mut severity = if report.fails(f) {
         format!("**{severity}**")
     } else {
         severity.to_string()
     };
+    if let Some(s) = status(f) {
+        severity.push_str(&format!(", {}", s.words()));
+    }
     let label = if f.public_example {
         format!("{} (public example)", title(&f.variant_of(rules).label))
     } else {

@@ -36,6 +36,9 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
             v["tag"] = json!(tag);
         }
     }
+    if let Some(verification) = &f.verification {
+        v["verification"] = verification.json();
+    }
     if show_secrets {
         v["secret"] = json!(f.secret.expose());
     }

@@ -13,6 +13,7 @@ use crate::finding::Finding;
 use crate::paths::Frame;
 use crate::rules::RuleSet;
 use crate::severity::Severity;
+use crate::verification::{self, Status};
 use std::io::{self, Write};
 
 /// Findings left out on purpose, by reason: counted so that suppression is always visible.
@@ -74,6 +75,8 @@ pub struct Summary {
     pub elapsed_ms: u128,
     /// Set for history scans.
     pub commits: Option<u64>,
+    /// With `--verify`: distinct keys per status (see `verification::tally`).
+    pub verified: Option<[usize; 4]>,
 }
 
 impl Summary {
@@ -87,6 +90,14 @@ impl Summary {
                 self.suppressed,
                 self.suppressed_by.describe()
             ));
+        }
+        if let Some(counts) = &self.verified {
+            if counts.iter().any(|&n| n > 0) {
+                out.push_str(&format!(
+                    "; keys per Stripe: {}",
+                    verification::describe_tally(counts)
+                ));
+            }
         }
         if self.skipped > 0 {
             out.push_str(&format!("; {} skipped", self.skipped));
@@ -121,6 +132,13 @@ impl Summary {
         if let Some(c) = self.commits {
             v["commits"] = serde_json::json!(c);
         }
+        if let Some(counts) = &self.verified {
+            let by_status: serde_json::Map<String, serde_json::Value> = Status::ALL
+                .iter()
+                .map(|s| (s.as_str().to_string(), counts[*s as usize].into()))
+                .collect();
+            v["verification"] = serde_json::Value::Object(by_status);
+        }
         v
     }
 }
@@ -134,13 +152,31 @@ pub struct Report<'a> {
     pub fail_on: Severity,
     /// Where the findings' paths start, so SARIF and GitHub can name files in the repository.
     pub frame: &'a Frame,
+    /// `--fail-on-verified`: of those, only keys Stripe confirmed active fail.
+    pub fail_on_verified: bool,
 }
 
 impl Report<'_> {
     /// Whether this finding makes the run exit 1. Public example keys never do.
     pub fn fails(&self, f: &Finding) -> bool {
-        !f.public_example && f.severity(self.rules) >= self.fail_on
+        !f.public_example
+            && f.severity(self.rules) >= self.fail_on
+            && (!self.fail_on_verified || status(f) == Some(Status::Active))
     }
+
+    /// Under `--fail-on-verified`, a finding that would fail if it were active but whose status
+    /// Stripe did not settle: the run cannot pass with it.
+    pub fn unsettled(&self, f: &Finding) -> bool {
+        self.fail_on_verified
+            && !f.public_example
+            && f.severity(self.rules) >= self.fail_on
+            && status(f) == Some(Status::Unknown)
+    }
+}
+
+/// What `--verify` learnt about the finding's key, if it ran.
+pub fn status(f: &Finding) -> Option<Status> {
+    f.verification.as_ref().map(|v| v.status)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -3,18 +3,21 @@
 //! One SARIF rule per rule variant (`stripe-secret-key/sk_live`), because code scanning takes an
 //! alert's severity from its rule's `security-severity`, and a live secret key (critical) and a test
 //! one (medium) must not share it. Public example keys get their own `…/public-example` rule at
-//! severity 0.0. Results carry the key's fingerprint in `partialFingerprints`, so an alert follows
+//! severity 0.0. With `--verify`, a live key Stripe confirmed active goes under its variant's
+//! `…/active` rule at 10.0, so code scanning ranks it above every key that may already be dead.
+//! Results carry the key's fingerprint in `partialFingerprints`, so an alert follows
 //! the key when lines move; the key itself is never written, not even with `--show-secrets`:
 //! a SARIF file is uploaded and shared. Suppressed findings are not emitted as results (the action
 //! counts results as findings); their counts are in the run's `properties.summary`.
 
 use super::markdown::escape_text;
-use super::{title, Report};
+use super::{status, title, Report};
 use crate::finding::Finding;
 use crate::paths::Frame;
 use crate::rules::remediation;
 use crate::rules::{Place, Rule, RuleSet, Variant};
-use crate::severity::{Confidence, Severity};
+use crate::severity::{Confidence, Mode, Severity};
+use crate::verification::Status;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -33,13 +36,42 @@ pub fn security_severity(s: Severity) -> &'static str {
     }
 }
 
-/// The SARIF rule id of a finding's variant: the rule id and the prefix without its trailing `_`.
-pub fn rule_id(rules: &RuleSet, rule: usize, variant: usize, public_example: bool) -> String {
+/// Above every other finding: a live key that works right now.
+const ACTIVE_LIVE: &str = "10.0";
+
+/// Which of its variant's SARIF rules a finding goes under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flavor {
+    Plain,
+    /// A key from Stripe's documentation: severity 0.0.
+    PublicExample,
+    /// A live key Stripe confirmed active under `--verify`: severity raised to 10.0.
+    ActiveLive,
+}
+
+impl Flavor {
+    pub fn of(f: &Finding, rules: &RuleSet) -> Flavor {
+        if f.public_example {
+            Flavor::PublicExample
+        } else if status(f) == Some(Status::Active) && f.variant_of(rules).mode == Some(Mode::Live)
+        {
+            Flavor::ActiveLive
+        } else {
+            Flavor::Plain
+        }
+    }
+}
+
+/// The SARIF rule id of a finding's variant: the rule id and the prefix without its trailing `_`,
+/// then `/public-example` or `/active` for those flavours.
+pub fn rule_id(rules: &RuleSet, rule: usize, variant: usize, flavor: Flavor) -> String {
     let r = &rules.rules[rule];
     let prefix = String::from_utf8_lossy(&r.variants[variant].prefix);
     let mut id = format!("{}/{}", r.id, prefix.trim_end_matches('_'));
-    if public_example {
-        id.push_str("/public-example");
+    match flavor {
+        Flavor::Plain => {}
+        Flavor::PublicExample => id.push_str("/public-example"),
+        Flavor::ActiveLive => id.push_str("/active"),
     }
     id
 }
@@ -51,20 +83,20 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 pub fn document(report: &Report<'_>) -> Value {
     let rules = report.rules;
-    // Every variant, then a public-example rule for each variant that has such a result.
-    let mut descriptors: Vec<(usize, usize, bool)> = Vec::new();
+    // Every variant, then a public-example or active rule for each variant that has such a result.
+    let mut descriptors: Vec<(usize, usize, Flavor)> = Vec::new();
     for (r, rule) in rules.rules.iter().enumerate() {
         for v in 0..rule.variants.len() {
-            descriptors.push((r, v, false));
+            descriptors.push((r, v, Flavor::Plain));
         }
     }
-    let examples: BTreeSet<(usize, usize)> = report
+    let flavoured: BTreeSet<(Flavor, usize, usize)> = report
         .findings
         .iter()
-        .filter(|f| f.public_example)
-        .map(|f| (f.rule, f.variant))
+        .map(|f| (Flavor::of(f, rules), f.rule, f.variant))
+        .filter(|(flavor, _, _)| *flavor != Flavor::Plain)
         .collect();
-    descriptors.extend(examples.into_iter().map(|(r, v)| (r, v, true)));
+    descriptors.extend(flavoured.into_iter().map(|(flavor, r, v)| (r, v, flavor)));
 
     let sarif_rules: Vec<Value> = descriptors
         .iter()
@@ -76,7 +108,7 @@ pub fn document(report: &Report<'_>) -> Value {
         .map(|f| {
             let index = descriptors
                 .iter()
-                .position(|&d| d == (f.rule, f.variant, f.public_example))
+                .position(|&d| d == (f.rule, f.variant, Flavor::of(f, rules)))
                 .unwrap_or(0);
             result(report, f, index)
         })
@@ -107,47 +139,60 @@ pub fn document(report: &Report<'_>) -> Value {
     })
 }
 
-fn descriptor(report: &Report<'_>, r: usize, v: usize, public_example: bool) -> Value {
+fn descriptor(report: &Report<'_>, r: usize, v: usize, flavor: Flavor) -> Value {
     let rules = report.rules;
     let rule = &rules.rules[r];
     let variant = &rule.variants[v];
     let prefix = String::from_utf8_lossy(&variant.prefix);
-    let severity = if public_example {
+    let severity = if flavor == Flavor::PublicExample {
         Severity::Info
     } else {
         variant.severity
     };
     let name = title(&variant.label);
-    let short = if public_example {
-        format!("{name} from Stripe's documentation (public example)")
-    } else {
-        name.clone()
+    let (short, full) = match flavor {
+        Flavor::PublicExample => {
+            let short = format!("{name} from Stripe's documentation (public example)");
+            let full = format!("{short}: a key printed in Stripe's documentation or SDKs. It grants nothing, so it is reported at severity info and never fails a scan.");
+            (short, full)
+        }
+        Flavor::Plain => (
+            name.clone(),
+            format!(
+                "A {name} ({prefix}…) in a file or in git history; severity {}. {}",
+                severity.as_str(),
+                class_sentence(variant)
+            ),
+        ),
+        Flavor::ActiveLive => (
+            format!("{name} that Stripe confirmed active"),
+            format!(
+                "A {name} ({prefix}…) in a file or in git history that still worked when `stripe-scan --verify` asked Stripe; \
+                 severity {}, ranked above every other finding. Roll it now.",
+                severity.as_str()
+            ),
+        ),
     };
-    let full = if public_example {
-        format!("{short}: a key printed in Stripe's documentation or SDKs. It grants nothing, so it is reported at severity info and never fails a scan.")
-    } else {
-        format!(
-            "A {name} ({prefix}…) in a file or in git history; severity {}. {}",
-            severity.as_str(),
-            class_sentence(variant)
-        )
-    };
-    let level = if public_example {
+    let level = if flavor == Flavor::PublicExample {
         "note"
     } else if severity >= report.fail_on {
         "error"
     } else {
         "warning"
     };
+    let score = match flavor {
+        Flavor::ActiveLive => ACTIVE_LIVE,
+        _ => security_severity(severity),
+    };
     json!({
-        "id": rule_id(rules, r, v, public_example),
-        "name": rule_name(rule, variant, public_example),
+        "id": rule_id(rules, r, v, flavor),
+        "name": rule_name(rule, variant, flavor),
         "shortDescription": { "text": short },
         "fullDescription": { "text": full },
-        "help": help(rules, r, v, public_example, &full),
+        "help": help(rules, r, v, flavor, &full),
         "defaultConfiguration": { "level": level },
         "properties": {
-            "security-severity": security_severity(severity),
+            "security-severity": score,
             "precision": precision(rule.confidence),
             "tags": ["security", "secret", "stripe", rule.kind.as_str(), "external/cwe/cwe-798"],
             "kind": rule.kind,
@@ -168,7 +213,7 @@ fn class_sentence(v: &Variant) -> &'static str {
 }
 
 /// `StripeLiveSecretKey`: a readable identifier, as code scanning shows rule names.
-fn rule_name(rule: &Rule, variant: &Variant, public_example: bool) -> String {
+fn rule_name(rule: &Rule, variant: &Variant, flavor: Flavor) -> String {
     let base = title(&variant.label);
     let mut name: String = base
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -183,8 +228,10 @@ fn rule_name(rule: &Rule, variant: &Variant, public_example: bool) -> String {
     if name.is_empty() {
         name = rule.id.clone();
     }
-    if public_example {
-        name.push_str("PublicExample");
+    match flavor {
+        Flavor::Plain => {}
+        Flavor::PublicExample => name.push_str("PublicExample"),
+        Flavor::ActiveLive => name.push_str("Active"),
     }
     name
 }
@@ -199,10 +246,11 @@ fn precision(c: Confidence) -> &'static str {
 
 /// The steps for every place, since one rule's help serves all its alerts; each result's message
 /// carries the steps for its own place.
-fn help(rules: &RuleSet, r: usize, v: usize, public_example: bool, full: &str) -> Value {
+fn help(rules: &RuleSet, r: usize, v: usize, flavor: Flavor, full: &str) -> Value {
     let mut text = format!("{full}\n");
     let mut md = format!("{}\n", escape_text(full));
-    if public_example {
+    let verified = (flavor == Flavor::ActiveLive).then_some(Status::Active);
+    if flavor == Flavor::PublicExample {
         let steps = remediation::steps(rules, r, v, Place::WorkingTree, true);
         text.push_str("\nWhat to do:\n");
         md.push_str("\n#### What to do\n\n");
@@ -217,7 +265,7 @@ fn help(rules: &RuleSet, r: usize, v: usize, public_example: bool, full: &str) -
             push_steps(
                 &mut text,
                 &mut md,
-                &remediation::steps(rules, r, v, place, false),
+                &remediation::verified_steps(rules, r, v, place, false, verified),
             );
         }
     }
@@ -267,6 +315,13 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
     if let Some(c) = f.introduced_in() {
         message.push_str(&format!(": introduced in {c}"));
     }
+    if let Some(v) = &f.verification {
+        message.push_str(&format!(
+            ". Stripe says: {} ({})",
+            v.status.words(),
+            v.reason
+        ));
+    }
     message.push_str(". What to do:");
     for (i, s) in f.remediation(rules).iter().enumerate() {
         message.push_str(&format!("\n{}. {s}", i + 1));
@@ -293,10 +348,13 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
             props["tag"] = json!(tag);
         }
     }
+    if let Some(v) = &f.verification {
+        props["verification"] = v.json();
+    }
     let fingerprint = f.secret.fingerprint();
     let hex = fingerprint.strip_prefix("sha256:").unwrap_or(&fingerprint);
     json!({
-        "ruleId": rule_id(rules, f.rule, f.variant, f.public_example),
+        "ruleId": rule_id(rules, f.rule, f.variant, Flavor::of(f, rules)),
         "ruleIndex": rule_index,
         "level": level,
         "message": { "text": message },
@@ -397,7 +455,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for (r, rule) in rules.rules.iter().enumerate() {
             for v in 0..rule.variants.len() {
-                assert!(seen.insert(rule_id(&rules, r, v, false)), "{}", rule.id);
+                for flavor in [Flavor::Plain, Flavor::PublicExample, Flavor::ActiveLive] {
+                    assert!(seen.insert(rule_id(&rules, r, v, flavor)), "{}", rule.id);
+                }
             }
         }
     }

@@ -46,6 +46,19 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
             f.rule_of(report.rules).id,
             f.confidence.as_str(),
         )?;
+        if let Some(v) = &f.verification {
+            let when = v
+                .checked_at
+                .as_ref()
+                .map(|t| format!(" (checked {t})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{INDENT}Stripe: {}{when}: {}",
+                v.status.words(),
+                printable(&v.reason)
+            )?;
+        }
         let steps = f.remediation(report.rules);
         match explained.get(&steps) {
             Some(first) => writeln!(

@@ -168,6 +168,38 @@ impl Places {
     }
 }
 
+/// Advice that depends on what Stripe said about a key under `--verify` (secret keys only).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifiedSteps {
+    /// Goes before the usual steps of a key Stripe confirmed still works.
+    pub active_lead: Vec<String>,
+    /// Replaces the usual steps of a key Stripe rejects, by place: there is nothing to roll.
+    pub inactive: PlaceSteps,
+}
+
+impl VerifiedSteps {
+    /// No list may be empty or hold the kind marker: these lists replace the kind's steps.
+    fn check(&self, file: &str, text: &str) -> Result<(), Error> {
+        let lists = std::iter::once(("active_lead", self.active_lead.as_slice())).chain(
+            Place::ALL
+                .iter()
+                .map(|&p| (p.as_str(), self.inactive.steps(p))),
+        );
+        for (name, steps) in lists {
+            if steps.is_empty() || steps.iter().any(|s| s.trim() == KIND_STEPS) {
+                let line = text.find("[verified").map(|at| line_of(text, at));
+                return Err(Error::config(
+                    file,
+                    line,
+                    format!("[verified] {name}: must hold steps, and not the line {KIND_STEPS:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BuiltinFile {
@@ -177,6 +209,7 @@ struct BuiltinFile {
     public_example_remediation: Vec<String>,
     default_remediation: Vec<String>,
     places: Places,
+    verified: VerifiedSteps,
     #[serde(default)]
     rule: Vec<RuleSpec>,
 }
@@ -289,12 +322,15 @@ pub struct RuleSet {
     pub public_example_remediation: Vec<String>,
     /// The kind's steps for a config rule that gives none.
     pub default_remediation: Vec<String>,
+    /// How `--verify`'s answer changes the steps.
+    pub verified: VerifiedSteps,
 }
 
 impl RuleSet {
     pub fn builtin() -> Result<RuleSet, Error> {
         let file: BuiltinFile = parse_toml(BUILTIN_NAME, BUILTIN_TEXT)?;
         file.places.check(BUILTIN_NAME, BUILTIN_TEXT)?;
+        file.verified.check(BUILTIN_NAME, BUILTIN_TEXT)?;
         let mut set = RuleSet {
             version: file.version,
             rules: Vec::new(),
@@ -302,6 +338,7 @@ impl RuleSet {
             public_examples: file.public_examples.into_iter().collect(),
             public_example_remediation: file.public_example_remediation,
             default_remediation: file.default_remediation,
+            verified: file.verified,
         };
         for spec in file.rule {
             set.add(compile(

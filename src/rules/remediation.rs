@@ -7,7 +7,8 @@
 //! `{if near WORD...}` (printed only when the key's line holds one of the words, in any case).
 //! General advice (SARIF rule help, the job summary) prints every step without its condition.
 
-use crate::rules::{Place, RuleSet, KIND_STEPS};
+use crate::rules::{KeyClass, Place, RuleSet, KIND_STEPS};
+use crate::verification::Status;
 
 /// What one finding's steps are chosen and worded by.
 #[derive(Debug, Default, Clone, Copy)]
@@ -154,6 +155,61 @@ pub fn shell_quote(path: &str) -> String {
     }
 }
 
+/// `steps`, changed by what `--verify` learnt: a key Stripe confirmed working leads with rolling
+/// it now; one Stripe rejects gets steps without rolling. Only secret keys are ever verified, and
+/// any other answer (unknown, not verifiable, not asked) leaves the usual steps, which assume the
+/// key works.
+pub fn verified_steps(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    status: Option<Status>,
+) -> Vec<String> {
+    verified(rules, rule, variant, place, public_example, status, || {
+        steps(rules, rule, variant, place, public_example)
+    })
+}
+
+/// `steps_for` (one finding's steps), changed by what `--verify` learnt, as `verified_steps`.
+pub fn verified_steps_for(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    status: Option<Status>,
+    c: &Circumstances<'_>,
+) -> Vec<String> {
+    verified(rules, rule, variant, place, public_example, status, || {
+        steps_for(rules, rule, variant, place, public_example, c)
+    })
+}
+
+fn verified(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    status: Option<Status>,
+    usual: impl FnOnce() -> Vec<String>,
+) -> Vec<String> {
+    if public_example || rules.rules[rule].variants[variant].class != KeyClass::Secret {
+        return usual();
+    }
+    match status {
+        Some(Status::Active) => {
+            let mut out = rules.verified.active_lead.clone();
+            out.extend(usual());
+            out
+        }
+        Some(Status::Inactive) => rules.verified.inactive.steps(place).to_vec(),
+        _ => usual(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +292,54 @@ mod tests {
             .position(|s| s.contains("git commit --amend"))
             .expect("amend");
         assert!(roll(&committed) < amend, "{committed:?}");
+    }
+
+    /// Active: rolling comes first, whatever the place (even before unstaging). Inactive: never
+    /// told to roll, always told to confirm nothing uses it, and purged when in history.
+    #[test]
+    fn verification_reorders_the_advice() {
+        let rules = RuleSet::builtin().expect("built-in rules");
+        for prefix in ["sk_live_", "rk_test_"] {
+            let (r, v) = find(&rules, prefix);
+            for place in Place::ALL {
+                let usual = steps(&rules, r, v, place, false);
+                let active = verified_steps(&rules, r, v, place, false, Some(Status::Active));
+                assert!(active[0].contains("roll it first"), "{active:?}");
+                assert_eq!(active[1..], usual[..]);
+                let inactive = verified_steps(&rules, r, v, place, false, Some(Status::Inactive));
+                assert!(inactive[0].contains("HTTP 401"), "{inactive:?}");
+                assert!(
+                    inactive
+                        .iter()
+                        .all(|s| !s.contains("Roll") && !s.contains("Rotate")),
+                    "{place:?}: {inactive:?}"
+                );
+                assert!(
+                    inactive.iter().any(|s| s.contains("nothing still uses")),
+                    "{inactive:?}"
+                );
+                for other in [None, Some(Status::Unknown), Some(Status::NotVerifiable)] {
+                    assert_eq!(verified_steps(&rules, r, v, place, false, other), usual);
+                }
+            }
+            let history =
+                verified_steps(&rules, r, v, Place::History, false, Some(Status::Inactive));
+            assert!(
+                history.iter().any(|s| s.contains("git filter-repo")),
+                "{history:?}"
+            );
+        }
+        // A public key or a public example keeps its steps whatever the answer.
+        let (r, v) = find(&rules, "pk_live_");
+        assert_eq!(
+            verified_steps(&rules, r, v, Place::History, false, Some(Status::Active)),
+            steps(&rules, r, v, Place::History, false)
+        );
+        let (r, v) = find(&rules, "sk_test_");
+        assert_eq!(
+            verified_steps(&rules, r, v, Place::History, true, Some(Status::Inactive)),
+            rules.public_example_remediation
+        );
     }
 
     #[test]

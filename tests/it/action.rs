@@ -235,6 +235,7 @@ fn action_yml_reads_every_input_and_sets_every_output() {
         "sarif",
         "full-history",
         "category",
+        "verify",
     ] {
         assert!(
             text.contains(&format!("\n  {input}:\n")),
@@ -615,6 +616,68 @@ fn run_passes_inputs_and_revisions_to_history_once() {
         outputs,
         ["findings=2", format!("sarif-file={sarif}").as_str()]
     );
+}
+
+/// `verify` is opt-in: only the exact value `true` adds --verify; a value that is neither true nor
+/// false stops the step rather than silently leaving verification off (or on).
+#[test]
+fn run_passes_verify_only_when_the_input_says_true() {
+    // Off by default: a scan in CI never sends keys to Stripe unless the workflow asks.
+    let text = fs::read_to_string(root().join("action.yml")).unwrap();
+    let input = text.split("\n  verify:\n").nth(1).expect("verify input");
+    let block: String = input
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(block.contains("\n    default: 'false'"), "{block}");
+    let b = branched();
+    let stub = stub_scanner(&b.sb);
+    let args = b.sb.path().join("args");
+    let sarif_text = sarif_with(0);
+    // `Some(flag)`: the step runs the scanner, with --verify when `flag`; `None`: it refuses.
+    for (verify, want) in [
+        (None, Some(false)),
+        (Some("false"), Some(false)),
+        (Some("true"), Some(true)),
+        (Some("yes"), None),
+    ] {
+        let _ = fs::remove_file(&args);
+        let mut env = vec![
+            ("STUB_ARGS", args.to_str().unwrap()),
+            ("STUB_SARIF", sarif_text.as_str()),
+            ("STUB_EXIT", "0"),
+        ];
+        if let Some(v) = verify {
+            env.push(("VERIFY", v));
+        }
+        let (run, outputs, sarif) = action_run(&b.sb, &b.repo, "schedule", &json!({}), &stub, &env);
+        let Some(flag) = want else {
+            assert_eq!(run.code, 2, "{}", show(&run));
+            assert!(
+                run.stdout
+                    .contains("::error title=stripe-scan::the verify input must be true or false"),
+                "{}",
+                show(&run)
+            );
+            assert!(!args.exists(), "the scanner ran");
+            assert!(outputs.is_empty(), "{outputs:?}");
+            continue;
+        };
+        assert_eq!(run.code, 0, "{verify:?}: {}", show(&run));
+        let got = fs::read_to_string(&args).unwrap();
+        let mut expected = vec![
+            "history",
+            "--format",
+            "github",
+            "--sarif-output",
+            sarif.to_str().unwrap(),
+        ];
+        if flag {
+            expected.push("--verify");
+        }
+        assert_eq!(got.lines().collect::<Vec<_>>(), expected, "{verify:?}");
+    }
 }
 
 #[test]

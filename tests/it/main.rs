@@ -20,4 +20,5 @@ mod rules;
 mod scan;
 mod staged;
 mod util;
+mod verify;
 mod wheel;

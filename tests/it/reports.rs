@@ -26,7 +26,7 @@ fn redacted(k: &str, prefix: &str) -> String {
 }
 
 /// A Stripe documentation example key, assembled at run time so no file holds it whole.
-fn public_example() -> String {
+pub(crate) fn public_example() -> String {
     ["sk_test_", "4eC39HqLyjW", "DarjtT1zdp7dc"].concat()
 }
 
@@ -358,7 +358,7 @@ sys.exit(1 if errors else 0)
 
 /// Validates `sarif` against the official SARIF 2.1.0 schema. False when the tools are missing
 /// (and CI is not set).
-fn validate_sarif(sarif: &Path) -> bool {
+pub(crate) fn validate_sarif(sarif: &Path) -> bool {
     let schema = sarif_schema();
     if !schema.is_file() {
         skip_or_fail(&format!(
@@ -680,6 +680,7 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             tag: None,
         }),
         known_elsewhere: false,
+        verification: None,
     };
     // Debug output (logs, panics) shows the redacted key only.
     let debug = format!("{finding:?}");
@@ -699,6 +700,7 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
         show_secrets: true,
         fail_on: Severity::Low,
         frame: &Frame::default(),
+        fail_on_verified: false,
     };
     let doc = sarif::document(&report);
     let text = serde_json::to_string_pretty(&doc).expect("json");
@@ -1324,7 +1326,7 @@ fn a_key_pasted_into_the_allowlist_is_not_echoed() {
 // ---------------------------------------------------------------------------------------------
 
 /// One generated key of every kind, each on a line that gives it the context its rule needs.
-fn corpus() -> Vec<(String, String)> {
+pub(crate) fn corpus() -> Vec<(String, String)> {
     let a = |n| random_from(crate::util::ALNUM, n);
     let keys = vec![
         ("sk_live_", key("sk_live_", 24)),
