@@ -168,7 +168,11 @@ install() {
 	[ -f "$tmp/x/$exe" ] && [ ! -L "$tmp/x/$exe" ] || build "$name holds no $exe"
 	chmod +x "$tmp/x/$exe"
 	said=$("$tmp/x/$exe" --version 2>&1) || build "$exe from $name does not run on this runner ($said)"
-	[ "$said" = "stripe-scan $version" ] || build "$exe from $name says '$said', not 'stripe-scan $version'"
+	# `--version` may go on with the commit and the rules version: `stripe-scan 0.1.0 (commit …, rules …)`.
+	case $said in
+	"stripe-scan $version" | "stripe-scan $version ("*) ;;
+	*) build "$exe from $name says '$said', not 'stripe-scan $version'" ;;
+	esac
 	{ mkdir -p "$ROOT/bin" && mv -f "$tmp/x/$exe" "$ROOT/bin/$exe"; } || fail "cannot install stripe-scan into $ROOT/bin"
 	printf 'installed=true\n' >>"$out"
 	notice "installed stripe-scan $version from $base/$name, SHA-256 verified"

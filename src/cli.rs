@@ -1,21 +1,52 @@
-//! Command-line definitions only; what they do lives in `app`.
+//! Command-line definitions only; what they do lives in `cmd`.
 
 use crate::report::Format;
 use crate::severity::Severity;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// `0.1.0 (commit abc1234, rules 1.2.0)`, from build.rs; the bare version if the crate was built
+/// without it (a package that left build.rs out must still compile).
+const LONG_VERSION: &str = match option_env!("STRIPE_SCAN_LONG_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
+/// More threads than this only wait on the disk; thousands fail to spawn and would abort the scan.
+pub const MAX_THREADS: usize = 256;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "stripe-scan",
     version,
+    long_version = LONG_VERSION,
     about = "Finds Stripe keys of every type in files and git, and says what to do about each.",
     after_help = "Exit status: 0 nothing found, 1 findings at or above --fail-on, 2 error with no findings."
 )]
 pub struct Cli {
+    /// Run as if started in DIR (as `git -C`); several apply in turn.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub chdir: Vec<PathBuf>,
+    /// Colour in the text report: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always
+    /// or never.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +65,8 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install the pre-commit and pre-merge-commit hooks that run `stripe-scan staged`.
     InstallHook(InstallHookArgs),
+    /// Remove the hooks `install-hook` wrote, putting back any hook they had set aside.
+    UninstallHook,
     /// Scan the commits a push would send (the pre-push hook runs this).
     PrePush(PrePushArgs),
     /// On a git server: scan the commits and tags a push brings, before the server accepts them
@@ -42,6 +75,28 @@ pub enum Command {
     /// Combine the JSON reports of `history --repos/--github-org … --shard I/N` runs into one
     /// report: keys, counts and exit status as if it had been one run.
     Merge(MergeArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "bash: stripe-scan completions bash > ~/.local/share/bash-completion/completions/stripe-scan\n\
+zsh:  stripe-scan completions zsh > \"${fpath[1]}/_stripe-scan\"\n\
+fish: stripe-scan completions fish > ~/.config/fish/completions/stripe-scan.fish"
+)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write stripe-scan.1 and one page per command (stripe-scan-scan.1, ...) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +131,18 @@ pub struct PrePushArgs {
     /// Print the revisions `stripe-scan history` would get, one per line, and scan nothing.
     #[arg(long)]
     pub print_revs: bool,
+    /// Config file (default: .stripe-scan.toml found from the repository's top).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Leave out key occurrences listed in this baseline file (`stripe-scan baseline --history`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 only for findings at or above this severity (default: low, or fail_on in the config).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Print nothing when the push is clean (the pre-push hook uses this).
+    #[arg(long)]
+    pub quiet_if_clean: bool,
 }
 
 #[derive(Args, Debug)]
@@ -201,7 +268,7 @@ pub struct MergeArgs {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories to scan; `-` for stdin.
+    /// Files or directories to scan; `-` for stdin. Findings name files as written here.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Scan files that .gitignore, .ignore or .git/info/exclude leave out.
@@ -218,22 +285,43 @@ pub struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "The baseline records occurrences: each key with the path it is in. A baselined key found at another \
+path is reported as \"known key, new location\". To accept a key everywhere, put its fingerprint in [allow] fingerprints \
+of .stripe-scan.toml. Later runs use .stripe-scan-baseline.json found beside or above the scan root, or the file named \
+by --baseline or `baseline =` in the config."
+)]
 pub struct BaselineArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
-    /// Drop (and list) entries whose key this scan no longer found. Without it they are kept.
+    /// Record what `stripe-scan history` finds instead: PATH arguments are then revisions and
+    /// ranges (every ref when none), as `history` takes them. For keys already rolled that stay
+    /// in history.
+    #[arg(long)]
+    pub history: bool,
+    /// Drop (and list) entries this scan no longer found. Without it they are kept.
     #[arg(long)]
     pub prune: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    /// Config file (default: .stripe-scan.toml in the current directory).
+    /// Config file (default: .stripe-scan.toml found from the current directory up).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// text, json or sarif.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: RulesFormat,
+}
+
+/// What `stripe-scan rules` can print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One rule per line, its prefixes below it.
+    Text,
+    /// The rules as a JSON list.
+    Json,
+    /// A SARIF run with the rules and no results.
+    Sarif,
 }
 
 /// Options every scanning command takes.
@@ -261,12 +349,15 @@ pub struct Common {
     /// GitHub output never hold a key.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Worker threads (default: one per core; at most 256).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Worker threads (default, or 0: one per core; at most 256).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Print only the finding lines: no steps, no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Print nothing at all when nothing is found (the git hooks use this).
+    #[arg(long)]
+    pub quiet_if_clean: bool,
     #[command(flatten)]
     pub verify: VerifyArgs,
 }
@@ -305,6 +396,19 @@ pub fn parse_secs(s: &str) -> Result<Duration, String> {
         .filter(|n| *n > 0.0 && *n <= 3600.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("{s:?} is not a number of seconds (more than 0, at most 3600)"))
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of threads"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "{n} is more than {MAX_THREADS}, the most threads stripe-scan uses (more only wait on the disk)"
+        ));
+    }
+    Ok(n)
 }
 
 /// `1048576`, `512K`, `100M`, `1G` (powers of 1024).

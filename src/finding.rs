@@ -53,11 +53,15 @@ pub struct Finding {
     pub line: u64,
     pub column: u64,
     pub secret: Secret,
+    /// The key's line, cut around the key, with every key on it redacted (`engine::snippet`).
+    pub excerpt: String,
     pub confidence: Confidence,
     pub public_example: bool,
     pub inline_allowed: bool,
     pub place: Place,
     pub commit: Option<CommitInfo>,
+    /// The baseline knows this key, at other paths only: a known key in a new location.
+    pub known_elsewhere: bool,
     /// What Stripe said about the key; set only by `--verify`.
     pub verification: Option<Verification>,
     /// The decoding steps between the file (or member) and the key, outermost first:
@@ -88,9 +92,30 @@ impl Finding {
         }
     }
 
-    /// The kind's steps inside the place's steps (see `remediation`), changed by what Stripe said
-    /// about the key under `--verify`: one list the user can work through.
+    /// The kind's steps inside the place's steps (see `remediation`), as they apply to this
+    /// finding (its own path written in, steps that do not apply left out), changed by what
+    /// Stripe said about the key under `--verify`: one list the user can work through.
     pub fn remediation(&self, rules: &RuleSet) -> Vec<String> {
+        let circumstances = crate::rules::remediation::Circumstances {
+            still_in_head: self.commit.as_ref().and_then(|c| c.still_in_head),
+            line: &self.excerpt,
+            path: (self.path != "-" && !self.path.is_empty()).then_some(self.outer_path()),
+        };
+        let mut steps = crate::rules::remediation::verified_steps_for(
+            rules,
+            self.rule,
+            self.variant,
+            self.place,
+            self.public_example,
+            self.verification.as_ref().map(|v| v.status),
+            &circumstances,
+        );
+        steps.extend(self.where_written());
+        steps
+    }
+
+    /// The steps for every key of this kind and place, for advice shown once for many findings.
+    pub fn general_remediation(&self, rules: &RuleSet) -> Vec<String> {
         let mut steps = crate::rules::remediation::verified_steps(
             rules,
             self.rule,
@@ -99,14 +124,20 @@ impl Finding {
             self.public_example,
             self.verification.as_ref().map(|v| v.status),
         );
-        if !self.public_example {
-            steps.extend(crate::rules::remediation::where_written(
-                !self.member_chain().is_empty(),
-                self.outer_path(),
-                &self.encoding,
-            ));
-        }
+        steps.extend(self.where_written());
         steps
+    }
+
+    /// The steps a container or an encoding adds (see `remediation::where_written`).
+    fn where_written(&self) -> Vec<String> {
+        if self.public_example {
+            return Vec::new();
+        }
+        crate::rules::remediation::where_written(
+            !self.member_chain().is_empty(),
+            self.outer_path(),
+            &self.encoding,
+        )
     }
 
     /// The file in the repository or tree that holds the key: `path` without its member chain.
@@ -200,9 +231,22 @@ impl Finding {
             .map(|c| c.describe(self.place.is_message()))
     }
 
-    /// Sort key that makes output deterministic whatever order threads finished in: files by
-    /// path, then messages grouped by their commit or tag.
-    pub fn sort_key(&self) -> (bool, &str, &str, u64, u64, Option<&str>) {
+    /// Sort order of every report: most severe first, then files by path and position, then
+    /// messages grouped by their commit or tag, so the output is the same whatever order the
+    /// threads finished in.
+    #[allow(clippy::type_complexity)]
+    pub fn sort_key(
+        &self,
+        rules: &RuleSet,
+    ) -> (
+        std::cmp::Reverse<Severity>,
+        bool,
+        &str,
+        &str,
+        u64,
+        u64,
+        Option<&str>,
+    ) {
         let commit = self.commit.as_ref();
         let group = if self.place.is_message() {
             commit.map_or("", |c| c.tag.as_deref().unwrap_or(&c.id))
@@ -210,6 +254,7 @@ impl Finding {
             ""
         };
         (
+            std::cmp::Reverse(self.severity(rules)),
             self.place.is_message(),
             &self.path,
             group,

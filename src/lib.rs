@@ -19,6 +19,7 @@ pub mod git;
 pub(crate) mod history;
 pub(crate) mod org;
 pub(crate) mod outcome;
+pub mod paths;
 pub(crate) mod policy;
 pub mod report;
 pub mod rules;

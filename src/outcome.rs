@@ -7,6 +7,8 @@ use crate::finding::Finding;
 pub struct Stats {
     pub files: u64,
     pub bytes: u64,
+    /// Paths the ignore rules left out of a working-tree walk (a folder counts once).
+    pub ignored: u64,
 }
 
 /// One scan's result, before the filters and the report.

@@ -1,11 +1,13 @@
 //! The end of every scanning command: outcome → filters → sorted findings → reports → exit status.
 
-use super::context::{load_baseline, RunContext};
+use super::context::RunContext;
+use crate::cli::ColorChoice;
 use crate::error::describe_io;
 use crate::exit;
 use crate::finding::Finding;
 use crate::outcome::Outcome;
-use crate::policy::baseline::Baseline;
+use crate::paths::Frame;
+use crate::policy::baseline::{Baseline, Known};
 use crate::policy::config::Config;
 use crate::report::{self, Format, Report, Style, Summary, Suppressed};
 use crate::severity::Severity;
@@ -15,32 +17,89 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-/// Drops what the user accepted: inline markers, allowed paths and fingerprints, and the baseline.
-/// Each is counted by reason, so the summary can say what was left out.
+/// Drops what the user accepted: inline markers, allowed paths and fingerprints, and the key
+/// occurrences the baseline lists. Each is counted by reason, so the summary can say what was
+/// left out. A baselined key at a path the baseline does not list stays, marked as a known key
+/// in a new location.
 pub(crate) fn filter(
     findings: Vec<Finding>,
     config: &Config,
     baseline: Option<&Baseline>,
+    frame: &Frame,
 ) -> (Vec<Finding>, Suppressed) {
     let mut suppressed = Suppressed::default();
     let mut kept = Vec::with_capacity(findings.len());
-    for f in findings {
+    for mut f in findings {
         if f.inline_allowed {
             suppressed.inline += 1;
-        } else if config.allow.path_allowed(&f.path) {
+        } else if config.allow.path_allowed(frame, &f.path) {
             suppressed.path += 1;
         } else {
             let fingerprint = f.secret.fingerprint();
             if config.allow.fingerprint_allowed(&fingerprint) {
                 suppressed.fingerprint += 1;
-            } else if baseline.is_some_and(|b| b.contains(&fingerprint)) {
-                suppressed.baseline += 1;
-            } else {
-                kept.push(f);
+                continue;
+            }
+            let known = baseline.map_or(Known::No, |b| {
+                let at = frame
+                    .relative_to(&f.path, b.base())
+                    .unwrap_or_else(|| f.path.clone());
+                b.knows(&fingerprint, &at)
+            });
+            match known {
+                Known::Here => suppressed.baseline += 1,
+                Known::Elsewhere => {
+                    f.known_elsewhere = true;
+                    kept.push(f);
+                }
+                Known::No => kept.push(f),
             }
         }
     }
     (kept, suppressed)
+}
+
+/// Whether the text report is coloured: `--color`, else a terminal that can show it (no
+/// `NO_COLOR`, no `TERM=dumb`).
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// Columns to wrap the text report at, on a terminal only (`COLUMNS` first, as shells set it,
+/// then the terminal's own width); a file or a pipe gets whole lines, so tools can read them.
+fn wrap_width(to_terminal: bool) -> Option<usize> {
+    if !to_terminal {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .or_else(terminal_width)
+}
+
+#[cfg(unix)]
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills the winsize struct we pass and reads nothing else; on failure the
+    // struct is ignored.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0)
+            .then_some(ws.ws_col as usize)
+    }
+}
+
+#[cfg(not(unix))]
+fn terminal_width() -> Option<usize> {
+    None
 }
 
 /// Filters, sorts, writes the report (and the SARIF and step-summary side outputs) and decides
@@ -49,20 +108,16 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
     let RunContext {
         common,
         config,
+        baseline,
+        frame,
+        color,
         diag,
         started,
         out,
         verify,
     } = cx;
-    let baseline = match load_baseline(common, &config) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = writeln!(io::stderr(), "stripe-scan: {e}");
-            return exit::ERROR;
-        }
-    };
-    let (mut kept, suppressed) = filter(outcome.findings, &config, baseline.as_ref());
-    kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let (mut kept, suppressed) = filter(outcome.findings, &config, baseline.as_ref(), &frame);
+    kept.sort_by(|a, b| a.sort_key(&config.rules).cmp(&b.sort_key(&config.rules)));
     if let Some(settings) = &verify {
         verify::verify(&mut kept, &config.rules, settings);
         // Keys Stripe says still work come first in every report: they are the ones to roll tonight.
@@ -82,6 +137,7 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
         suppressed_by: suppressed,
         errors: diag.errors(),
         skipped: diag.skipped(),
+        ignored: outcome.stats.ignored,
         elapsed_ms: started.elapsed().as_millis(),
         commits: outcome.commits,
         verified,
@@ -93,12 +149,14 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
         summary: &summary,
         show_secrets: common.show_secrets,
         fail_on,
+        frame: &frame,
         fail_on_verified: common.verify.fail_on_verified,
     };
     let to_terminal = out.is_none() && io::stdout().is_terminal();
     let style = Style {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: use_color(color, to_terminal),
         quiet: common.quiet,
+        width: wrap_width(to_terminal),
     };
     let failing = kept.iter().any(|f| report.fails(f));
     let mut write_failed = !write_main(common.format, &report, &style, out);
@@ -130,7 +188,9 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
             if unsettled == 1 { "" } else { "s" }
         );
     }
-    if !common.quiet {
+    let clean = kept.is_empty() && summary.errors == 0 && !write_failed;
+    let silent = common.quiet || (clean && common.quiet_if_clean);
+    if !silent {
         let _ = writeln!(io::stderr(), "{}", report::text::summary_line(&report));
     }
     if failing {

@@ -3,7 +3,7 @@
 
 use super::context::{threads, RunContext};
 use super::finish::finish;
-use crate::cli::HistoryArgs;
+use crate::cli::{ColorChoice, HistoryArgs};
 use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::error::{describe_io, Error};
@@ -13,11 +13,12 @@ use crate::git::odb::{ObjectReader, READER_ENV};
 use crate::git::{repo, revs};
 use crate::history;
 use crate::org;
+use crate::paths::Frame;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
+pub(crate) fn run(args: HistoryArgs, color: ColorChoice) -> Result<i32, Error> {
     let started = Instant::now();
     if args.repos.any() {
         return org::run(&args, threads(&args.common), started);
@@ -49,7 +50,13 @@ pub(crate) fn run(args: HistoryArgs) -> Result<i32, Error> {
         None => cli::text(&["rev-parse", "--show-toplevel"])
             .map_or_else(|_| PathBuf::from("."), PathBuf::from),
     };
-    let cx = RunContext::new(&args.common, &root, started)?;
+    // Paths are relative to the repository's top, whatever folder this runs in.
+    let workdir = match &repo {
+        Some(r) => r.workdir().map(Path::to_path_buf),
+        None => Some(root.clone()),
+    };
+    let frame = Frame::new(&root, workdir.as_deref());
+    let cx = RunContext::new(&args.common, &root, frame, color, started)?;
     let matcher = Matcher::new(cx.config.rules.clone())
         .map_err(Error::Usage)?
         .with_limits(cx.config.limits);

@@ -4,12 +4,18 @@
 //!
 //! A hook stripe-scan did not write is never overwritten silently: without `--force` the install
 //! stops and says so; with it, the other hook is kept as `<name>.local` and our script runs it
-//! after its own check passes, so nothing the user had stops running.
+//! after its own check passes, so nothing the user had stops running. `uninstall-hook` removes
+//! only our scripts and puts the kept hooks back.
+//!
+//! The scripts record the absolute path of the binary that installed them, so a commit from a
+//! GUI client whose PATH lacks `~/.cargo/bin` is still checked; `stripe-scan` on PATH is the
+//! fallback when that binary is gone, and `STRIPE_SCAN` overrides both.
 
-use crate::cli::{InstallHookArgs, PrePushArgs};
+use crate::cli::{ColorChoice, InstallHookArgs, PrePushArgs};
 use crate::error::{describe_io, Error};
 use crate::exit;
 use crate::git::repo;
+use clap::ValueEnum;
 use git2::{ObjectType, Oid, Repository};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +26,10 @@ pub const MARKER: &str = "# stripe-scan-hook";
 
 const COMMIT_HOOK: &str = include_str!("../../hooks/pre-commit");
 const PUSH_HOOK: &str = include_str!("../../hooks/pre-push");
+/// The line of each script that install-hook fills in with the binary's path.
+const INSTALLED_LINE: &str = "installed=''";
+/// Every hook name install-hook may write.
+const HOOK_NAMES: [&str; 3] = ["pre-commit", "pre-merge-commit", "pre-push"];
 
 enum State {
     Missing,
@@ -28,15 +38,45 @@ enum State {
     Foreign,
 }
 
+/// A script with the path of the running binary written into it.
+fn render(template: &str, exe: &Path) -> String {
+    let quoted = format!(
+        "installed='{}'",
+        exe.to_string_lossy().replace('\'', "'\\''")
+    );
+    template
+        .lines()
+        .map(|l| {
+            if l == INSTALLED_LINE {
+                quoted.as_str()
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 pub fn install(args: InstallHookArgs) -> Result<i32, Error> {
     let repo = repo::open("install-hook")?;
     let dir = hooks_dir(&repo)?;
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| {
+            Error::Fatal(format!(
+                "install-hook: cannot find the path of stripe-scan itself to record in the hooks: {}",
+                describe_io(&e)
+            ))
+        })?;
+    let commit_hook = render(COMMIT_HOOK, &exe);
+    let push_hook = render(PUSH_HOOK, &exe);
     let mut hooks = vec![
-        ("pre-commit", COMMIT_HOOK),
-        ("pre-merge-commit", COMMIT_HOOK),
+        ("pre-commit", commit_hook.as_str()),
+        ("pre-merge-commit", commit_hook.as_str()),
     ];
     if args.pre_push {
-        hooks.push(("pre-push", PUSH_HOOK));
+        hooks.push(("pre-push", push_hook.as_str()));
     }
     let plan: Vec<(&str, &str, State)> = hooks
         .into_iter()
@@ -102,6 +142,57 @@ pub fn install(args: InstallHookArgs) -> Result<i32, Error> {
         write_hook(&path, text)?;
         let _ = writeln!(err, "stripe-scan: installed {}", path.display());
     }
+    let _ = writeln!(
+        err,
+        "stripe-scan: the hooks run {} (then stripe-scan on PATH if it is gone); `stripe-scan uninstall-hook` removes them",
+        exe.display()
+    );
+    Ok(exit::CLEAN)
+}
+
+/// Removes the scripts install-hook wrote and puts back the hooks it had kept as `<name>.local`.
+/// Hooks stripe-scan did not write are left alone, and said so.
+pub fn uninstall() -> Result<i32, Error> {
+    let repo = repo::open("uninstall-hook")?;
+    let dir = hooks_dir(&repo)?;
+    let mut err = io::stderr().lock();
+    let mut removed = 0;
+    for name in HOOK_NAMES {
+        let path = dir.join(name);
+        let text = match std::fs::read(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(path.display().to_string(), &e)),
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        };
+        if !text.lines().any(|l| l.trim() == MARKER) {
+            let _ = writeln!(
+                err,
+                "stripe-scan: left {} alone: stripe-scan did not write it",
+                path.display()
+            );
+            continue;
+        }
+        std::fs::remove_file(&path).map_err(|e| Error::io(path.display().to_string(), &e))?;
+        removed += 1;
+        let kept = dir.join(format!("{name}.local"));
+        if kept.exists() {
+            std::fs::rename(&kept, &path).map_err(|e| Error::io(kept.display().to_string(), &e))?;
+            let _ = writeln!(
+                err,
+                "stripe-scan: removed {0}; the hook it ran after its check is back as {0}",
+                path.display()
+            );
+        } else {
+            let _ = writeln!(err, "stripe-scan: removed {}", path.display());
+        }
+    }
+    if removed == 0 {
+        let _ = writeln!(
+            err,
+            "stripe-scan: no stripe-scan hook to remove in {}",
+            dir.display()
+        );
+    }
     Ok(exit::CLEAN)
 }
 
@@ -152,7 +243,7 @@ fn hooks_dir(repo: &Repository) -> Result<PathBuf, Error> {
 /// `stripe-scan pre-push [REMOTE URL]`: the revisions a push sends, then `stripe-scan history`
 /// on them. Under the pre-commit framework they come from `PRE_COMMIT_FROM_REF`/`TO_REF`;
 /// as a plain git hook, from the lines git writes on stdin.
-pub fn pre_push(args: PrePushArgs) -> Result<i32, Error> {
+pub fn pre_push(args: PrePushArgs, color: ColorChoice) -> Result<i32, Error> {
     let repo = repo::open("pre-push")?;
     let revs = if std::env::var_os("PRE_COMMIT").is_some_and(|v| v == "1") {
         framework_revs(&repo)?
@@ -178,7 +269,9 @@ pub fn pre_push(args: PrePushArgs) -> Result<i32, Error> {
         return Ok(exit::CLEAN);
     }
     if !revs.iter().any(|r| !r.starts_with('^')) {
-        let _ = writeln!(io::stderr(), "stripe-scan: this push sends no new commits");
+        if !args.quiet_if_clean {
+            let _ = writeln!(io::stderr(), "stripe-scan: this push sends no new commits");
+        }
         return Ok(exit::CLEAN);
     }
     let exe = std::env::current_exe().map_err(|e| {
@@ -187,16 +280,30 @@ pub fn pre_push(args: PrePushArgs) -> Result<i32, Error> {
             describe_io(&e)
         ))
     })?;
-    let status = Command::new(exe)
-        .arg("history")
-        .args(&revs)
-        .status()
-        .map_err(|e| {
-            Error::Usage(format!(
-                "cannot run stripe-scan history: {}",
-                describe_io(&e)
-            ))
-        })?;
+    let mut cmd = Command::new(exe);
+    if let Some(c) = color.to_possible_value() {
+        cmd.arg(format!("--color={}", c.get_name()));
+    }
+    cmd.arg("history");
+    if let Some(c) = &args.config {
+        cmd.arg("--config").arg(c);
+    }
+    if let Some(b) = &args.baseline {
+        cmd.arg("--baseline").arg(b);
+    }
+    if let Some(f) = args.fail_on {
+        cmd.arg(format!("--fail-on={f}"));
+    }
+    if args.quiet_if_clean {
+        cmd.arg("--quiet-if-clean");
+    }
+    // Revisions after `--`, so none can pass for an option.
+    let status = cmd.arg("--").args(&revs).status().map_err(|e| {
+        Error::Usage(format!(
+            "cannot run stripe-scan history: {}",
+            describe_io(&e)
+        ))
+    })?;
     Ok(match status.code() {
         Some(c @ 0..=2) => c,
         _ => exit::ERROR,

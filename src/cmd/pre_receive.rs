@@ -11,18 +11,19 @@
 
 use super::context::RunContext;
 use super::finish::finish;
-use crate::cli::PreReceiveArgs;
+use crate::cli::{ColorChoice, PreReceiveArgs};
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::exit;
 use crate::git::odb::ObjectReader;
 use crate::git::repo;
 use crate::history;
+use crate::paths::Frame;
 use git2::Oid;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Instant;
 
-pub(crate) fn run(args: PreReceiveArgs) -> Result<i32, Error> {
+pub(crate) fn run(args: PreReceiveArgs, color: ColorChoice) -> Result<i32, Error> {
     let started = Instant::now();
     let repo = repo::open("pre-receive")?;
     let stdin = io::stdin();
@@ -45,7 +46,9 @@ pub(crate) fn run(args: PreReceiveArgs) -> Result<i32, Error> {
     }
     // A bare repository (a server) has no work tree: its config would sit in the git directory.
     let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
-    let cx = RunContext::new(&args.common, &root, started)?;
+    // Paths are relative to the repository's top, as history reports them.
+    let frame = Frame::new(&root, repo.workdir());
+    let cx = RunContext::new(&args.common, &root, frame, color, started)?;
     let matcher = Matcher::new(cx.config.rules.clone())
         .map_err(Error::Usage)?
         .with_limits(cx.config.limits);

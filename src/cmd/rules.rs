@@ -1,10 +1,11 @@
 //! `stripe-scan rules`: the rules in effect (built-in plus config), as text, JSON or SARIF.
 
-use crate::cli::RulesArgs;
+use crate::cli::{RulesArgs, RulesFormat};
 use crate::error::{describe_io, Error};
 use crate::exit;
+use crate::paths::Frame;
 use crate::policy::config;
-use crate::report::{self, Format, Report, Summary};
+use crate::report::{self, Report, Summary};
 use crate::severity::Severity;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -13,7 +14,7 @@ pub(crate) fn run(args: RulesArgs) -> Result<i32, Error> {
     let config = config::load(args.config.as_deref(), Path::new("."))?;
     let mut out = BufWriter::new(io::stdout().lock());
     let result = match args.format {
-        Format::Json => {
+        RulesFormat::Json => {
             let list: Vec<_> = config
                 .rules
                 .rules
@@ -37,24 +38,21 @@ pub(crate) fn run(args: RulesArgs) -> Result<i32, Error> {
                 .map_err(io::Error::from)
                 .and_then(|_| writeln!(out))
         }
-        Format::Sarif => {
+        RulesFormat::Sarif => {
             let summary = Summary::default();
+            let frame = Frame::default();
             let report = Report {
                 findings: &[],
                 rules: &config.rules,
                 summary: &summary,
                 show_secrets: false,
                 fail_on: config.fail_on.unwrap_or(Severity::Low),
+                frame: &frame,
                 fail_on_verified: false,
             };
             report::sarif::write(&report, &mut out)
         }
-        Format::Github => {
-            return Err(Error::Usage(
-                "rules: --format github is for scan results; use text, json or sarif".into(),
-            ))
-        }
-        Format::Text => (|| {
+        RulesFormat::Text => (|| {
             for r in &config.rules.rules {
                 writeln!(out, "{}  ({}, from {})", r.id, r.kind, r.origin)?;
                 for v in &r.variants {

@@ -6,13 +6,14 @@
 
 use super::context::RunContext;
 use super::finish::finish;
-use crate::cli::StagedArgs;
+use crate::cli::{ColorChoice, StagedArgs};
 use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::fs::walk;
 use crate::git::cli;
 use crate::git::repo;
 use crate::outcome::Outcome;
+use crate::paths::Frame;
 use crate::staged;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,7 +21,7 @@ use std::time::Instant;
 /// As `scan --max-file-size`'s default, for the files the pre-commit framework names.
 const MAX_FILE_SIZE: u64 = 1 << 30;
 
-pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
+pub(crate) fn run(args: StagedArgs, color: ColorChoice) -> Result<i32, Error> {
     let started = Instant::now();
     let (repo, workdir, slow) = match repo::open_main() {
         Ok(repo) => {
@@ -38,12 +39,19 @@ pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
             (Some(repo), workdir, None)
         }
     };
-    let cx = RunContext::new(&args.common, &workdir, started)?;
+    let outside_commit = framework_outside_commit(&args);
+    // Staged paths are relative to the repository's top; files the framework names, as named.
+    let frame = if outside_commit {
+        Frame::new(Path::new("."), Some(&workdir))
+    } else {
+        Frame::new(&workdir, Some(&workdir))
+    };
+    let cx = RunContext::new(&args.common, &workdir, frame, color, started)?;
     let matcher = Matcher::new(cx.config.rules.clone())
         .map_err(Error::Usage)?
         .with_limits(cx.config.limits);
     let threads = cx.threads();
-    let outcome = if framework_outside_commit(&args) {
+    let outcome = if outside_commit {
         let opts = walk::WalkOptions {
             // The framework already chose the files (and honours its own excludes).
             no_ignore: true,
@@ -51,8 +59,14 @@ pub(crate) fn run(args: StagedArgs) -> Result<i32, Error> {
             threads,
             max_file_size: MAX_FILE_SIZE,
         };
-        let (findings, stats) =
-            walk::scan(&args.paths, &opts, &matcher, &cx.config.allow, &cx.diag);
+        let (findings, stats) = walk::scan(
+            &args.paths,
+            &opts,
+            &matcher,
+            &cx.config.allow,
+            &cx.frame,
+            &cx.diag,
+        );
         Outcome {
             findings,
             stats,

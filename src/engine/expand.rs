@@ -16,6 +16,7 @@ use crate::engine::decode::{self, utf16, Encoded, Encoding, Utf16Reader};
 use crate::engine::limits::{Budget, Limits};
 use crate::engine::lines::{chars, compose, Lines};
 use crate::engine::matcher::{Candidate, Hit, Matcher};
+use crate::engine::snippet;
 use crate::finding::Finding;
 use crate::rules::Place;
 use crate::secret::Secret;
@@ -599,18 +600,22 @@ impl<'m> Expander<'m> {
     fn finding(&self, hay: &[u8], hit: &Hit, at: (u64, u64), level: &Level<'_>) -> Finding {
         let rules = self.matcher.rules();
         let prefix_len = rules.rules[hit.rule].variants[hit.variant].prefix.len();
+        let secret = Secret::new(hay[hit.start..hit.end].to_vec(), prefix_len);
+        let excerpt = snippet::excerpt(hay, hit.start, hit.end, &secret, rules);
         Finding {
             rule: hit.rule,
             variant: hit.variant,
             path: level.path.to_string(),
             line: at.0,
             column: at.1,
-            secret: Secret::new(hay[hit.start..hit.end].to_vec(), prefix_len),
+            secret,
+            excerpt,
             confidence: hit.confidence,
             public_example: hit.public_example,
             inline_allowed: hit.inline_allowed,
             place: level.place,
             commit: None,
+            known_elsewhere: false,
             verification: None,
             encoding: level.encoding.to_vec(),
             member_at: level.member_at,

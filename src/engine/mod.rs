@@ -9,3 +9,4 @@ pub mod limits;
 pub(crate) mod lines;
 pub mod matcher;
 pub mod scanner;
+pub mod snippet;

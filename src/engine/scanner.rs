@@ -109,8 +109,12 @@ impl<'m> Scanner<'m> {
                 return None;
             }
         };
-        // Only files larger than one buffer pay for a stat.
+        // Only files larger than one buffer pay for a stat; a smaller one is measured by its read.
         let size = if eof {
+            if self.max_file_size > 0 && len as u64 > self.max_file_size && !size_exempt {
+                diag.error(&too_large(origin.path, len as u64, self.max_file_size));
+                return None;
+            }
             None
         } else {
             let meta = match file.metadata() {
@@ -126,14 +130,7 @@ impl<'m> Scanner<'m> {
                 return None;
             }
             if self.max_file_size > 0 && meta.len() > self.max_file_size && !size_exempt {
-                diag.error(&Error::input(
-                    origin.path,
-                    format!(
-                        "skipped: {} bytes is over --max-file-size ({} bytes); raise it or allow the path",
-                        meta.len(),
-                        self.max_file_size
-                    ),
-                ));
+                diag.error(&too_large(origin.path, meta.len(), self.max_file_size));
                 return None;
             }
             Some(meta.len())
@@ -411,6 +408,13 @@ impl<'m> Scanner<'m> {
             total += (len - before) as u64;
         }
     }
+}
+
+fn too_large(path: &str, size: u64, limit: u64) -> Error {
+    Error::input(
+        path,
+        format!("skipped: {size} bytes is over --max-file-size ({limit} bytes); raise it or allow the path"),
+    )
 }
 
 /// Opens without blocking: a FIFO put in place of a file after the walk saw it would otherwise

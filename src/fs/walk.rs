@@ -1,6 +1,8 @@
 //! The working tree: a parallel walk that honours .gitignore/.ignore inside git repositories,
 //! includes hidden files, skips `.git/`, never follows symlinks unless asked, and scans every
-//! regular file, binaries included.
+//! regular file, binaries included. Paths are reported as the user wrote them, like ripgrep:
+//! `scan docs` reports `docs/readme.md`, an absolute argument gives absolute paths. What the
+//! ignore rules left out is counted (a folder once), so the summary can say so.
 
 use super::ignore_files;
 use crate::diagnostics::Diagnostics;
@@ -9,6 +11,7 @@ use crate::engine::scanner::{Origin, Scanner};
 use crate::error::{describe_io, Error};
 use crate::finding::Finding;
 use crate::outcome::Stats;
+use crate::paths::Frame;
 use crate::policy::allow::Allow;
 use crate::rules::Place;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
@@ -23,20 +26,28 @@ pub struct WalkOptions {
     pub max_file_size: u64,
 }
 
-/// Scans `paths` (files, directories, or `-` for stdin).
+/// What the walker threads hand back.
+#[derive(Default)]
+struct Collected {
+    findings: Vec<Finding>,
+    stats: Stats,
+    /// Entries of the folders walked with ignore rules (`.git` aside), and how many of them the
+    /// walk visited or set aside: the difference is what the rules left out.
+    listed: u64,
+    reached: u64,
+}
+
+/// Scans `paths` (files, directories, or `-` for stdin). `frame` says how the paths read, for
+/// the allowlist.
 pub fn scan(
     paths: &[PathBuf],
     opts: &WalkOptions,
     matcher: &Matcher,
     allow: &Allow,
+    frame: &Frame,
     diag: &Diagnostics,
 ) -> (Vec<Finding>, Stats) {
-    let collected = Mutex::new((Vec::new(), Stats::default()));
-    // Paths are shown relative to the root when there is a single directory to scan.
-    let strip_root = match paths {
-        [one] if one.is_dir() => Some(one.clone()),
-        _ => None,
-    };
+    let collected = Mutex::new(Collected::default());
     let mut walk_roots = Vec::new();
     // Roots whose ignore files (or their parents') cannot be read safely: walked without them.
     let mut plain_roots = Vec::new();
@@ -69,9 +80,10 @@ pub fn scan(
     let mut visitors = Builder {
         matcher,
         allow,
+        frame,
         diag,
         opts,
-        strip_root: strip_root.as_deref(),
+        count_ignored: !opts.no_ignore,
         collected: &collected,
     };
     let quarantined = Arc::new(Mutex::new(Vec::new()));
@@ -81,22 +93,25 @@ pub fn scan(
             .build_parallel()
             .visit(&mut visitors);
     }
-    for (dir, file, why) in std::mem::take(&mut *lock(&quarantined)) {
+    let set_aside = std::mem::take(&mut *lock(&quarantined));
+    lock(&collected).reached += set_aside.len() as u64;
+    for (dir, file, why) in set_aside {
         diag.note(
-            &display_path(&file, strip_root.as_deref()),
-            &format!(
-                "{why}; {} scanned without ignore rules",
-                display_path(&dir, strip_root.as_deref())
-            ),
+            &display_path(&file),
+            &format!("{why}; {} scanned without ignore rules", display_path(&dir)),
         );
         plain_roots.push(dir);
     }
     if !plain_roots.is_empty() {
+        visitors.count_ignored = false;
         walker(&plain_roots, opts, false, None)
             .build_parallel()
             .visit(&mut visitors);
     }
-    collected.into_inner().unwrap_or_else(|p| p.into_inner())
+    let c = collected.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut stats = c.stats;
+    stats.ignored = c.listed.saturating_sub(c.reached);
+    (c.findings, stats)
 }
 
 type Quarantine = Arc<Mutex<Vec<(PathBuf, PathBuf, &'static str)>>>;
@@ -183,7 +198,7 @@ fn scan_stdin(
     opts: &WalkOptions,
     matcher: &Matcher,
     diag: &Diagnostics,
-    collected: &Mutex<(Vec<Finding>, Stats)>,
+    collected: &Mutex<Collected>,
 ) {
     let mut scanner = Scanner::new(matcher, opts.max_file_size);
     let mut found = Vec::new();
@@ -213,9 +228,9 @@ fn scan_stdin(
                 ));
             }
             let mut c = lock(collected);
-            c.0.extend(found);
-            c.1.files += 1;
-            c.1.bytes += n;
+            c.findings.extend(found);
+            c.stats.files += 1;
+            c.stats.bytes += n;
         }
         Err(e) => diag.error(&Error::input("-", describe_io(&e))),
     }
@@ -228,10 +243,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Builder<'s> {
     matcher: &'s Matcher,
     allow: &'s Allow,
+    frame: &'s Frame,
     diag: &'s Diagnostics,
     opts: &'s WalkOptions,
-    strip_root: Option<&'s Path>,
-    collected: &'s Mutex<(Vec<Finding>, Stats)>,
+    /// Whether this walk applies ignore rules, so what they leave out is counted.
+    count_ignored: bool,
+    collected: &'s Mutex<Collected>,
 }
 
 impl<'s> ParallelVisitorBuilder<'s> for Builder<'s> {
@@ -239,11 +256,14 @@ impl<'s> ParallelVisitorBuilder<'s> for Builder<'s> {
         Box::new(Visitor {
             scanner: Scanner::new(self.matcher, self.opts.max_file_size),
             allow: self.allow,
+            frame: self.frame,
             diag: self.diag,
-            strip_root: self.strip_root,
+            count_ignored: self.count_ignored,
             collected: self.collected,
             findings: Vec::new(),
             stats: Stats::default(),
+            listed: 0,
+            reached: 0,
         })
     }
 }
@@ -252,11 +272,14 @@ impl<'s> ParallelVisitorBuilder<'s> for Builder<'s> {
 struct Visitor<'s> {
     scanner: Scanner<'s>,
     allow: &'s Allow,
+    frame: &'s Frame,
     diag: &'s Diagnostics,
-    strip_root: Option<&'s Path>,
-    collected: &'s Mutex<(Vec<Finding>, Stats)>,
+    count_ignored: bool,
+    collected: &'s Mutex<Collected>,
     findings: Vec<Finding>,
     stats: Stats,
+    listed: u64,
+    reached: u64,
 }
 
 impl ParallelVisitor for Visitor<'_> {
@@ -264,7 +287,7 @@ impl ParallelVisitor for Visitor<'_> {
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                let (what, cause, harmless) = walk_error(&err, self.strip_root);
+                let (what, cause, harmless) = walk_error(&err);
                 if harmless {
                     self.diag.note(&what, &cause);
                 } else {
@@ -276,10 +299,20 @@ impl ParallelVisitor for Visitor<'_> {
         let Some(ft) = entry.file_type() else {
             return WalkState::Continue; // stdin marker; handled before the walk
         };
+        if self.count_ignored && entry.depth() > 0 {
+            self.reached += 1;
+        }
         if ft.is_dir() {
+            if self.count_ignored {
+                // The walker drops ignored entries before anyone sees them: list the folder to
+                // learn how many there were. A folder we cannot list is reported by the walk.
+                if let Ok(dir) = std::fs::read_dir(entry.path()) {
+                    self.listed += dir.flatten().filter(|e| e.file_name() != ".git").count() as u64;
+                }
+            }
             return WalkState::Continue;
         }
-        let display = display_path(entry.path(), self.strip_root);
+        let display = display_path(entry.path());
         if !ft.is_file() {
             if !ft.is_symlink() {
                 self.diag.note(
@@ -293,7 +326,7 @@ impl ParallelVisitor for Visitor<'_> {
             path: &display,
             place: Place::WorkingTree,
         };
-        let exempt = self.allow.path_allowed(&display);
+        let exempt = self.allow.path_allowed(self.frame, &display);
         // A bug tripped by one file must not cost the rest of the scan, nor pass for a clean scan.
         let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.scanner
@@ -320,19 +353,18 @@ impl ParallelVisitor for Visitor<'_> {
 impl Drop for Visitor<'_> {
     fn drop(&mut self) {
         let mut c = lock(self.collected);
-        c.0.append(&mut self.findings);
-        c.1.files += self.stats.files;
-        c.1.bytes += self.stats.bytes;
+        c.findings.append(&mut self.findings);
+        c.stats.files += self.stats.files;
+        c.stats.bytes += self.stats.bytes;
+        c.listed += self.listed;
+        c.reached += self.reached;
     }
 }
 
-/// `/`-separated, relative to the single scan root if there is one, without a leading `./`.
-pub fn display_path(path: &Path, root: Option<&Path>) -> String {
-    let rel = root
-        .and_then(|r| path.strip_prefix(r).ok())
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(path);
-    let s = rel.to_string_lossy();
+/// The path as the user wrote it (the walk joins names onto the argument), `/`-separated, without
+/// a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
     let s = s.strip_prefix("./").unwrap_or(&s);
     if std::path::MAIN_SEPARATOR == '/' {
         s.to_string()
@@ -343,7 +375,7 @@ pub fn display_path(path: &Path, root: Option<&Path>) -> String {
 
 /// The walker's errors nest a path around a cause; flatten them into `path`, `cause`, and whether
 /// nothing was missed (a symlink loop leads back to files the walk reaches anyway).
-fn walk_error(err: &ignore::Error, root: Option<&Path>) -> (String, String, bool) {
+fn walk_error(err: &ignore::Error) -> (String, String, bool) {
     match err {
         ignore::Error::WithPath { path, err } => {
             let looped = io_of(err).is_some_and(is_loop);
@@ -352,13 +384,13 @@ fn walk_error(err: &ignore::Error, root: Option<&Path>) -> (String, String, bool
             } else {
                 cause_of(err)
             };
-            (display_path(path, root), cause, looped)
+            (display_path(path), cause, looped)
         }
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            walk_error(err, root)
+            walk_error(err)
         }
         ignore::Error::Loop { child, .. } => (
-            display_path(child, root),
+            display_path(child),
             "symlink loop, skipped".to_string(),
             true,
         ),

@@ -14,7 +14,8 @@ use git2::{ErrorCode, Repository};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The repository for `command`, or one line saying why there is none.
+/// The repository for `command`, or one line saying why there is none and what to do: every
+/// command that needs one says it the same way.
 pub(crate) fn open(command: &str) -> Result<Repository, Error> {
     open_main().map_err(|e| {
         if e.code() == ErrorCode::Owner {
@@ -25,9 +26,17 @@ pub(crate) fn open(command: &str) -> Result<Repository, Error> {
                 e.message()
             ));
         }
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        // "could not find repository at …" only repeats the folder.
+        let why = if e.code() == git2::ErrorCode::NotFound {
+            String::new()
+        } else {
+            format!(": {}", e.message())
+        };
         Error::Fatal(format!(
-            "{command}: not in a git repository ({}); run it inside one",
-            e.message()
+            "{command}: not in a git repository ({here}{why}); run it inside one, or name one: `stripe-scan -C DIR {command}`"
         ))
     })
 }

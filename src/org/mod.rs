@@ -16,7 +16,7 @@ mod state;
 
 use crate::cli::HistoryArgs;
 use crate::error::{printable, Error};
-use crate::policy::baseline::Baseline;
+use crate::policy::baseline::{Baseline, Known};
 use crate::policy::config::{self, Config};
 use crate::report::{Format, Style, Suppressed};
 use crate::severity::Severity;
@@ -82,8 +82,16 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         .map_err(Error::Usage)?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let config = config::load(common.config.as_deref(), &cwd)?;
-    let baseline = match common.baseline.as_deref().or(config.baseline.as_deref()) {
-        Some(p) => Some(Baseline::load(p)?),
+    // As the children read it: `--baseline`, else the config's; its paths start at its folder.
+    let named = match common.baseline.as_deref() {
+        Some(p) => Some((p.to_path_buf(), "named by --baseline".to_string())),
+        None => config.baseline.clone().map(|f| (f.path, f.named_by)),
+    };
+    let baseline = match named {
+        Some((p, by)) => {
+            let base = crate::paths::absolute(p.parent().unwrap_or(std::path::Path::new(".")));
+            Some(Baseline::load(&p, &by, &base)?)
+        }
         None => None,
     };
     let out = match &common.output {
@@ -170,6 +178,7 @@ pub(crate) fn finish(
     let style = Style {
         color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         quiet,
+        width: None,
     };
     let written = match out {
         Some(f) => {
@@ -509,7 +518,10 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
 fn still_reported(s: &Settings<'_>, f: &Value) -> bool {
     let fp = f["fingerprint"].as_str().unwrap_or("");
     let path = f["path"].as_str().unwrap_or("");
-    !(s.config.allow.path_allowed(path)
+    // Remembered paths are relative to their repository's top, as allow globs read them.
+    let frame = crate::paths::Frame::new(&s.config.base, None);
+    !(s.config.allow.path_allowed(&frame, path)
         || s.config.allow.fingerprint_allowed(fp)
-        || s.baseline.is_some_and(|b| b.contains(fp)))
+        || s.baseline
+            .is_some_and(|b| matches!(b.knows(fp, path), Known::Here)))
 }

@@ -1,18 +1,26 @@
-//! `.stripe-scan-baseline.json`: keys accepted as already known, so a scan reports only new ones.
+//! `.stripe-scan-baseline.json`: key occurrences accepted as already known, so a scan reports only
+//! new ones.
 //!
-//! An entry is the key's fingerprint (sha256, never the key), its kind and rule, and the path where
-//! it was first seen, for people. There are no line numbers, so reformatting or moving code keeps
-//! it valid. Entries are written sorted, one per line, so a diff or a merge touches only the lines
-//! of the keys that changed.
+//! An entry is one occurrence: the key's fingerprint (sha256, never the key) and the path it is in,
+//! relative to the repository's top (outside a repository, to the baseline file's folder), plus
+//! its kind and rule for people. There are no line numbers, so reformatting or moving code inside
+//! a file keeps it valid; the same key in another file is a new occurrence, reported as "known
+//! key, new location", so a key that was never rolled cannot spread quietly. Accepting a key
+//! everywhere is a deliberate `[allow] fingerprints` entry. Entries are written sorted, one per
+//! line, so a diff or a merge touches only the lines of the occurrences that changed.
+//!
+//! Version 1 files (one entry per key, its path informative) are read as occurrences at that
+//! path; the next `stripe-scan baseline` rewrites them as version 2.
 
 use crate::error::{describe_io, Error};
 use crate::policy::allow::is_fingerprint;
 use serde::{Deserialize, Deserializer};
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 pub const BASELINE_NAME: &str = ".stripe-scan-baseline.json";
-const VERSION: u64 = 1;
+const VERSION: u64 = 2;
+const REGENERATE: &str = "regenerate it with `stripe-scan baseline`";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -20,13 +28,17 @@ pub struct Entry {
     pub fingerprint: String,
     pub kind: String,
     pub rule: String,
-    /// Where the key was first seen; informative only, never matched.
+    /// Where the key is, `/`-separated, relative to the baseline's base folder.
     pub path: String,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Baseline {
-    entries: BTreeMap<String, Entry>,
+    /// By (path, fingerprint): the order the file is written in.
+    entries: BTreeMap<(String, String), Entry>,
+    keys: HashSet<String>,
+    /// The folder entry paths are relative to.
+    base: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -63,26 +75,74 @@ impl<'de> Deserialize<'de> for Fingerprint {
     }
 }
 
+/// Whether a key at a path is in the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// This key at this path: accepted.
+    Here,
+    /// This key, but recorded at other paths only.
+    Elsewhere,
+    No,
+}
+
 impl Baseline {
-    pub fn load(path: &Path) -> Result<Baseline, Error> {
+    /// An empty baseline whose paths are relative to `base`.
+    pub fn new(base: &Path) -> Baseline {
+        Baseline {
+            base: base.to_path_buf(),
+            ..Baseline::default()
+        }
+    }
+
+    /// Reads `path`; `named_by` says where its name came from, for the error message.
+    pub fn load(path: &Path, named_by: &str, base: &Path) -> Result<Baseline, Error> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::config(&name, None, describe_io(&e)))?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| Error::config(&name, None, "not valid UTF-8"))?;
-        Baseline::parse(&name, &text)
+        let bytes = std::fs::read(path).map_err(|e| {
+            let fix = if e.kind() == std::io::ErrorKind::NotFound {
+                "; fix the name, or create it with `stripe-scan baseline`"
+            } else {
+                ""
+            };
+            Error::config(
+                &name,
+                None,
+                format!("{} ({named_by}){fix}", describe_io(&e)),
+            )
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::config(&name, None, format!("not valid UTF-8; {REGENERATE}")))?;
+        let mut b = Baseline::parse(&name, &text).map_err(|e| match e {
+            // Said only when the name came from somewhere the user may not be looking.
+            Error::Config { file, line, cause } if !named_by.contains("--baseline") => {
+                let cause = match cause.split_once("; ") {
+                    Some((what, fix)) => format!("{what} ({named_by}); {fix}"),
+                    None => format!("{cause} ({named_by})"),
+                };
+                Error::Config { file, line, cause }
+            }
+            other => other,
+        })?;
+        b.base = base.to_path_buf();
+        Ok(b)
     }
 
     pub fn parse(name: &str, text: &str) -> Result<Baseline, Error> {
         let spec: FileSpec = serde_json::from_str(text).map_err(|e| {
             let line = (e.line() > 0).then_some(e.line());
-            Error::config(name, line, json_cause(&e))
+            let cause = json_cause(&e);
+            let cause = if e.is_syntax() || e.is_eof() {
+                format!("not a baseline (not JSON: {cause}); {REGENERATE}")
+            } else {
+                format!("{cause}; {REGENERATE}")
+            };
+            Error::config(name, line, cause)
         })?;
-        if spec.version != VERSION {
+        if spec.version != 1 && spec.version != VERSION {
             return Err(Error::config(
                 name,
                 None,
                 format!(
-                    "baseline version {} is not {VERSION}, the one this stripe-scan reads",
+                    "baseline version {} is not one this stripe-scan reads (1 or {VERSION}); {REGENERATE}",
                     spec.version
                 ),
             ));
@@ -99,25 +159,60 @@ impl Baseline {
         Ok(b)
     }
 
-    /// Adds the entry unless its key is already known (the first-seen path stays). True if added.
+    /// The folder entry paths are relative to.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Adds the occurrence unless it is already there. True if added.
     pub fn insert(&mut self, entry: Entry) -> bool {
-        if self.entries.contains_key(&entry.fingerprint) {
+        let at = (entry.path.clone(), entry.fingerprint.clone());
+        if self.entries.contains_key(&at) {
             return false;
         }
-        self.entries.insert(entry.fingerprint.clone(), entry);
+        self.keys.insert(entry.fingerprint.clone());
+        self.entries.insert(at, entry);
         true
     }
 
-    pub fn contains(&self, fingerprint: &str) -> bool {
-        self.entries.contains_key(fingerprint)
+    /// Whether the key with `fingerprint` is recorded at `path` (relative to the base), elsewhere,
+    /// or not at all.
+    pub fn knows(&self, fingerprint: &str, path: &str) -> Known {
+        if !self.keys.contains(fingerprint) {
+            Known::No
+        } else if self
+            .entries
+            .contains_key(&(path.to_string(), fingerprint.to_string()))
+        {
+            Known::Here
+        } else {
+            Known::Elsewhere
+        }
     }
 
-    pub fn remove(&mut self, fingerprint: &str) -> Option<Entry> {
-        self.entries.remove(fingerprint)
+    pub fn remove(&mut self, entry: &Entry) -> Option<Entry> {
+        let removed = self
+            .entries
+            .remove(&(entry.path.clone(), entry.fingerprint.clone()));
+        if removed.is_some()
+            && !self
+                .entries
+                .values()
+                .any(|e| e.fingerprint == entry.fingerprint)
+        {
+            self.keys.remove(&entry.fingerprint);
+        }
+        removed
     }
 
+    /// Occurrences recorded.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Distinct keys recorded.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -126,10 +221,8 @@ impl Baseline {
 
     /// The file's text: pretty JSON with one entry per line, sorted by path then fingerprint.
     pub fn render(&self) -> String {
-        let mut list: Vec<&Entry> = self.entries.values().collect();
-        list.sort_by(|a, b| (&a.path, &a.fingerprint).cmp(&(&b.path, &b.fingerprint)));
         let mut out = format!("{{\n  \"version\": {VERSION},\n  \"keys\": [");
-        for (i, e) in list.iter().enumerate() {
+        for (i, e) in self.entries.values().enumerate() {
             let line = serde_json::json!({
                 "fingerprint": e.fingerprint,
                 "kind": e.kind,
@@ -139,7 +232,7 @@ impl Baseline {
             out.push_str(if i == 0 { "\n    " } else { ",\n    " });
             out.push_str(&line.to_string());
         }
-        out.push_str(if list.is_empty() {
+        out.push_str(if self.entries.is_empty() {
             "]\n}\n"
         } else {
             "\n  ]\n}\n"
@@ -189,33 +282,48 @@ mod tests {
     }
 
     #[test]
-    fn render_is_sorted_one_entry_per_line_and_parses_back() {
+    fn render_is_sorted_one_occurrence_per_line_and_parses_back() {
         let mut b = Baseline::default();
         assert!(b.insert(entry('b', "z.py")));
         assert!(b.insert(entry('a', "a.py")));
-        assert!(!b.insert(entry('a', "moved.py")), "first-seen path stays");
+        assert!(b.insert(entry('a', "moved.py")), "another occurrence");
+        assert!(!b.insert(entry('a', "moved.py")), "the same one");
         let text = b.render();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 7, "{text}");
+        assert_eq!(lines.len(), 8, "{text}");
         assert!(
             lines[3].contains("\"a.py\"") && lines[3].ends_with(','),
             "{text}"
         );
         assert!(
-            lines[4].contains("\"z.py\"") && !lines[4].ends_with(','),
+            lines[5].contains("\"z.py\"") && !lines[5].ends_with(','),
             "{text}"
         );
         let back = Baseline::parse("b.json", &text).expect("parses");
         assert_eq!(back.render(), text);
-        assert!(back.contains(&fp('a')) && back.contains(&fp('b')));
+        assert_eq!(back.knows(&fp('a'), "a.py"), Known::Here);
+        assert_eq!(back.knows(&fp('a'), "new.py"), Known::Elsewhere);
+        assert_eq!(back.knows(&fp('c'), "a.py"), Known::No);
+        assert_eq!((back.len(), back.key_count()), (3, 2));
         assert_eq!(
             Baseline::default().render(),
-            "{\n  \"version\": 1,\n  \"keys\": []\n}\n"
+            "{\n  \"version\": 2,\n  \"keys\": []\n}\n"
         );
     }
 
     #[test]
-    fn errors_name_the_file_and_line() {
+    fn version_1_files_are_read_as_occurrences() {
+        let v1 = format!(
+            "{{\"version\": 1, \"keys\": [{{\"fingerprint\": \"{}\", \"kind\": \"secret_key\", \"rule\": \"r\", \"path\": \"app/a.py\"}}]}}",
+            fp('a')
+        );
+        let b = Baseline::parse("old.json", &v1).expect("v1 parses");
+        assert_eq!(b.knows(&fp('a'), "app/a.py"), Known::Here);
+        assert!(b.render().contains("\"version\": 2"));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line_and_the_way_out() {
         let e = Baseline::parse(
             "b.json",
             "{\n  \"version\": 1,\n  \"keys\": [\n    {\"fingerprint\": \"sk_nope\"}\n  ]\n}\n",
@@ -228,8 +336,16 @@ mod tests {
         );
         assert!(!msg.contains("sk_nope"), "{msg}");
         let e = Baseline::parse("b.json", "{\n  \"version\": 1,\n  oops\n}").expect_err("not JSON");
-        assert!(e.to_string().starts_with("b.json:3: "), "{e}");
-        let e = Baseline::parse("b.json", "{\"version\": 2, \"keys\": []}").expect_err("version");
-        assert!(e.to_string().contains("version 2"), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("b.json:3: not a baseline (not JSON"),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with("regenerate it with `stripe-scan baseline`"),
+            "{msg}"
+        );
+        let e = Baseline::parse("b.json", "{\"version\": 3, \"keys\": []}").expect_err("version");
+        assert!(e.to_string().contains("version 3"), "{e}");
     }
 }

@@ -8,8 +8,9 @@
 
 use super::markdown::{escape_text, literal};
 use super::text::severity_counts;
-use super::{status, title, Report};
+use super::{count, status, title, Report};
 use crate::finding::Finding;
+use crate::paths::Frame;
 use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -44,10 +45,13 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let mut props = Vec::new();
     // stdin has no file to point at, and a commit or tag message no file at all: the annotation
     // then stands on the run, with the message naming where the key is; a member's key points at
-    // its archive.
+    // its archive. GitHub places the rest by their path in the repository.
     if !f.place.is_message() {
         if f.path != "-" {
-            props.push(format!("file={}", escape_property(f.outer_path())));
+            props.push(format!(
+                "file={}",
+                escape_property(&report.frame.repo_relative(f.outer_path()))
+            ));
         }
         let (line, column) = f.outer_line_column();
         props.push(format!("line={line}"));
@@ -62,9 +66,14 @@ pub fn annotation(report: &Report<'_>, f: &Finding) -> String {
     let verdict = status(f)
         .map(|s| format!(", {}", s.words()))
         .unwrap_or_default();
+    let known = if f.known_elsewhere {
+        ", known key, new location"
+    } else {
+        ""
+    };
     props.push(format!(
         "title={}",
-        escape_property(&format!("{label} ({}{verdict})", severity.as_str()))
+        escape_property(&format!("{label} ({}{verdict}{known})", severity.as_str()))
     ));
     let mut msg = format!(
         "{label} {} at {}, {}",
@@ -128,7 +137,7 @@ impl Links {
         })
     }
 
-    fn url(&self, f: &Finding) -> Option<String> {
+    fn url(&self, f: &Finding, frame: &Frame) -> Option<String> {
         if f.place.is_message() {
             // A message is shown on its commit's page (a tag's, on the commit it points to).
             let c = f.commit.as_ref()?;
@@ -137,8 +146,9 @@ impl Links {
                 self.server, self.repository, c.id
             ));
         }
+        let path = frame.repo_relative(f.outer_path());
         // An absolute path or stdin is not a file of the repository.
-        if f.path.starts_with('/') || f.path == "-" {
+        if path.starts_with('/') || path == "-" {
             return None;
         }
         let commit = f
@@ -150,7 +160,7 @@ impl Links {
             self.server,
             self.repository,
             commit,
-            super::sarif::uri_of(f.outer_path()),
+            super::sarif::uri_of(&path),
             f.outer_line_column().0
         ))
     }
@@ -186,11 +196,16 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
     };
     let mut scope = match s.commits {
         Some(c) => format!(
-            "Scanned {c} commits ({} blobs, {:.1} MB)",
-            s.files,
+            "Scanned {} ({}, {:.1} MB)",
+            count(c, "commit", "commits"),
+            count(s.files, "blob", "blobs"),
             s.bytes as f64 / 1e6
         ),
-        None => format!("Scanned {} files ({:.1} MB)", s.files, s.bytes as f64 / 1e6),
+        None => format!(
+            "Scanned {} ({:.1} MB)",
+            count(s.files, "file", "files"),
+            s.bytes as f64 / 1e6
+        ),
     };
     scope.push_str(&format!(" in {:.2} s", s.elapsed_ms as f64 / 1000.0));
     scope.push_str(&s.caveats());
@@ -219,8 +234,9 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
             body.push('\n');
             if shown < report.findings.len() {
                 let note = format!(
-                    "…and {} more findings, not shown to keep this summary under GitHub's 1 MiB: see the annotations, the job log or the SARIF report.\n\n",
-                    report.findings.len() - shown
+                    "…and {} more {}, not shown to keep this summary under GitHub's 1 MiB: see the annotations, the job log or the SARIF report.\n\n",
+                    report.findings.len() - shown,
+                    if report.findings.len() - shown == 1 { "finding" } else { "findings" }
                 );
                 room = room.saturating_sub(note.len());
                 body.push_str(&note);
@@ -241,7 +257,7 @@ pub fn step_summary(report: &Report<'_>, budget: usize, links: Option<&Links>) -
                 literal(&title(&f.variant_of(rules).label)),
                 f.place.describe()
             );
-            for (i, step) in f.remediation(rules).iter().enumerate() {
+            for (i, step) in f.general_remediation(rules).iter().enumerate() {
                 block.push_str(&format!("{}. {}\n", i + 1, escape_text(step)));
             }
             block.push_str("\n</details>\n\n");
@@ -288,7 +304,7 @@ fn table_row(report: &Report<'_>, f: &Finding, links: Option<&Links>) -> String 
         "| {severity} | {} {} | {} | {} |\n",
         literal(&label),
         literal(&f.secret.redacted()),
-        match links.and_then(|l| l.url(f)) {
+        match links.and_then(|l| l.url(f, report.frame)) {
             // The URL is percent-encoded, so it cannot break out of the link.
             Some(url) => format!("[{}]({url})", literal(&f.location())),
             None => literal(&f.location()),

@@ -25,6 +25,7 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
         "place": f.place.as_str(),
         "commit": f.commit.as_ref().map(|c| c.id.clone()),
         "remediation": f.remediation(rules),
+        "known_key_new_location": f.known_elsewhere,
     });
     if !f.encoding.is_empty() {
         v["encoding"] = json!(f.encoding);

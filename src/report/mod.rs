@@ -12,6 +12,7 @@ pub mod sarif;
 pub mod text;
 
 use crate::finding::Finding;
+use crate::paths::Frame;
 use crate::rules::RuleSet;
 use crate::severity::Severity;
 use crate::verification::{self, Status};
@@ -70,6 +71,9 @@ pub struct Summary {
     pub suppressed_by: Suppressed,
     pub errors: usize,
     pub skipped: usize,
+    /// Files and folders the walk left out because .gitignore, .ignore or .git/info/exclude
+    /// names them (a folder counts once).
+    pub ignored: u64,
     pub elapsed_ms: u128,
     /// Set for history scans.
     pub commits: Option<u64>,
@@ -100,6 +104,13 @@ impl Summary {
         if self.skipped > 0 {
             out.push_str(&format!("; {} skipped", self.skipped));
         }
+        if self.ignored > 0 {
+            out.push_str(&format!(
+                "; {} ignored by .gitignore or .ignore (--no-ignore scans {})",
+                count(self.ignored, "path", "paths"),
+                if self.ignored == 1 { "it" } else { "them" }
+            ));
+        }
         if self.errors > 0 {
             let noun = if self.errors == 1 { "error" } else { "errors" };
             out.push_str(&format!("; {} {noun}, scan incomplete", self.errors));
@@ -117,6 +128,7 @@ impl Summary {
             "suppressed_by": self.suppressed_by.json(),
             "errors": self.errors,
             "skipped": self.skipped,
+            "ignored": self.ignored,
             "elapsed_ms": self.elapsed_ms as u64,
         });
         if let Some(c) = self.commits {
@@ -140,6 +152,8 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// Findings at or above this severity fail the run (exit 1).
     pub fail_on: Severity,
+    /// Where the findings' paths start, so SARIF and GitHub can name files in the repository.
+    pub frame: &'a Frame,
     /// `--fail-on-verified`: of those, only keys Stripe confirmed active fail.
     pub fail_on_verified: bool,
 }
@@ -179,9 +193,32 @@ pub enum Format {
     Github,
 }
 
+#[derive(Debug, Default, Clone)]
 pub struct Style {
     pub color: bool,
     pub quiet: bool,
+    /// Columns to wrap long lines at; None leaves them whole (output to a file or a pipe).
+    pub width: Option<usize>,
+}
+
+impl Style {
+    /// `s` in the SGR colour `code` when colour is on.
+    pub fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// `1 file`, `2 files`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 pub fn write(
@@ -191,8 +228,8 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        // Key-centric: one entry per distinct key, then where it is (see `by_key`).
-        Format::Text => by_key::write_report(report, style, out),
+        // Key-centric: each distinct key once, then where else it is.
+        Format::Text => text::write(report, style, out),
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write(report, out),
@@ -214,8 +251,10 @@ pub fn title(label: &str) -> String {
 
 /// The ANSI colour of a severity in text reports.
 pub(crate) fn severity_color(s: Severity) -> &'static str {
+    // Critical and high must not look alike: critical is reversed, high bold.
     match s {
-        Severity::Critical | Severity::High => "1;31",
+        Severity::Critical => "1;97;41",
+        Severity::High => "1;31",
         Severity::Medium => "33",
         Severity::Low => "36",
         Severity::Info => "2",

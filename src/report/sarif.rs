@@ -13,6 +13,7 @@
 use super::markdown::escape_text;
 use super::{status, title, Report};
 use crate::finding::Finding;
+use crate::paths::Frame;
 use crate::rules::remediation;
 use crate::rules::{Place, Rule, RuleSet, Variant};
 use crate::severity::{Confidence, Mode, Severity};
@@ -297,7 +298,12 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "warning"
     };
     let mut message = format!(
-        "{} {} ({}), {}",
+        "{}{} {} ({}), {}",
+        if f.known_elsewhere {
+            "Known key, new location: "
+        } else {
+            ""
+        },
         title(&variant.label),
         f.secret.redacted(),
         severity.as_str(),
@@ -323,7 +329,7 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
     for (i, s) in f.remediation(rules).iter().enumerate() {
         message.push_str(&format!("\n{}. {s}", i + 1));
     }
-    let location = location(f);
+    let location = location(f, report.frame);
     let rule = f.rule_of(rules);
     let mut props = json!({
         "kind": rule.kind,
@@ -334,6 +340,7 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         "public_example": f.public_example,
         "secret_redacted": f.secret.redacted(),
         "fingerprint": f.secret.fingerprint(),
+        "known_key_new_location": f.known_elsewhere,
     });
     if f.member_at.is_some() {
         props["path"] = json!(f.path);
@@ -373,7 +380,7 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
 /// the location is the repository's root (code scanning refuses a result without a physical
 /// location) with a logical location naming the message, and the line and column within the
 /// message in the result's text.
-fn location(f: &Finding) -> Value {
+fn location(f: &Finding, frame: &Frame) -> Value {
     if f.place.is_message() {
         let (kind, name) = match &f.commit {
             Some(c) => match &c.tag {
@@ -393,15 +400,17 @@ fn location(f: &Finding) -> Value {
             }],
         });
     }
-    // Code scanning needs a file of the repository: a member's key points at its archive.
+    // Code scanning needs a file of the repository, by its path there whatever folder was
+    // scanned: a member's key points at its archive.
     let (line, column) = f.outer_line_column();
     let end_column = if f.member_at.is_some() {
         column + 1
     } else {
         column + f.secret.as_bytes().len() as u64
     };
-    let mut artifact = json!({ "uri": uri_of(f.outer_path()) });
-    if !f.path.starts_with('/') {
+    let path = frame.repo_relative(f.outer_path());
+    let mut artifact = json!({ "uri": uri_of(&path) });
+    if !path.starts_with('/') {
         artifact["uriBaseId"] = json!("%SRCROOT%");
     }
     json!({

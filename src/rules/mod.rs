@@ -141,12 +141,21 @@ impl Places {
                     .iter()
                     .filter(|s| s.trim() == KIND_STEPS)
                     .count();
+                let table = format!("[places.{class}]");
+                let at_table = || text.find(&table).map(|at| line_of(text, at));
+                for step in steps.steps(place) {
+                    remediation::check(step).map_err(|cause| {
+                        Error::config(
+                            file,
+                            at_table(),
+                            format!("{table} {}: {cause}", place.as_str()),
+                        )
+                    })?;
+                }
                 if n != 1 {
-                    let table = format!("[places.{class}]");
-                    let line = text.find(&table).map(|at| line_of(text, at));
                     return Err(Error::config(
                         file,
-                        line,
+                        at_table(),
                         format!(
                             "{table} {}: must hold the line {KIND_STEPS:?} exactly once, found {n}",
                             place.as_str()
@@ -194,6 +203,7 @@ impl VerifiedSteps {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BuiltinFile {
+    version: String,
     #[serde(default)]
     public_examples: Vec<String>,
     public_example_remediation: Vec<String>,
@@ -303,6 +313,8 @@ pub struct Variant {
 /// Every rule in effect, plus the advice by place and the known public example keys.
 #[derive(Debug)]
 pub struct RuleSet {
+    /// The built-in rule file's `version`.
+    pub version: String,
     pub rules: Vec<Rule>,
     pub places: Places,
     pub public_examples: HashSet<String>,
@@ -320,6 +332,7 @@ impl RuleSet {
         file.places.check(BUILTIN_NAME, BUILTIN_TEXT)?;
         file.verified.check(BUILTIN_NAME, BUILTIN_TEXT)?;
         let mut set = RuleSet {
+            version: file.version,
             rules: Vec::new(),
             places: file.places,
             public_examples: file.public_examples.into_iter().collect(),
@@ -493,6 +506,9 @@ fn compile(spec: &RuleSpec, file: &str, text: &str, regexes: Regexes) -> Result<
                 ))
             }
         };
+        for step in &v.remediation {
+            remediation::check(step).map_err(|cause| at(v.prefix.span(), cause))?;
+        }
         variants.push(Variant {
             prefix: prefix.as_bytes().to_vec(),
             mode,

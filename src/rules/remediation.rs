@@ -1,11 +1,75 @@
 //! What to do about a key: its kind's steps (the variant's `remediation`) placed inside the steps
 //! for where it was found (`[places.<class>]`). All wording lives in the rule file; this only
 //! splices the lists together, so every report (text, JSON, SARIF, GitHub) says the same thing.
+//!
+//! A step may start with a condition, so a finding is not told what does not apply to it:
+//! `{if in_head}` (printed unless the key is known to be gone from HEAD) and
+//! `{if near WORD...}` (printed only when the key's line holds one of the words, in any case).
+//! General advice (SARIF rule help, the job summary) prints every step without its condition.
 
 use crate::rules::{KeyClass, Place, RuleSet, KIND_STEPS};
 use crate::verification::Status;
 
-/// The numbered steps for a key of `rules.rules[rule].variants[variant]` found at `place`.
+/// What one finding's steps are chosen and worded by.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Circumstances<'a> {
+    /// For history findings, whether HEAD still holds the key; None when not known.
+    pub still_in_head: Option<bool>,
+    /// The key's line, as reports show it.
+    pub line: &'a str,
+    /// The path written in place of `<path>`; None keeps `<path>`.
+    pub path: Option<&'a str>,
+}
+
+enum Condition<'a> {
+    InHead,
+    Near(Vec<&'a str>),
+}
+
+/// The step's condition and its text. A malformed condition is an error for `check`; here it is
+/// left in the text, which the rule tests rule out.
+fn split(step: &str) -> Result<(Option<Condition<'_>>, &str), String> {
+    let Some(rest) = step.strip_prefix("{if ") else {
+        return Ok((None, step));
+    };
+    let Some(close) = rest.find('}') else {
+        return Err(format!("step {step:?}: `{{if` without a closing `}}`"));
+    };
+    let text = rest[close + 1..].trim_start();
+    let mut words = rest[..close].split_whitespace();
+    let condition = match words.next() {
+        Some("in_head") if words.next().is_none() => Condition::InHead,
+        Some("near") => {
+            let list: Vec<&str> = words.collect();
+            if list.is_empty() {
+                return Err(format!("step {step:?}: `{{if near}}` needs words"));
+            }
+            Condition::Near(list)
+        }
+        _ => {
+            return Err(format!(
+                "step {step:?}: unknown condition; use `{{if in_head}}` or `{{if near WORD...}}`"
+            ))
+        }
+    };
+    Ok((Some(condition), text))
+}
+
+/// Whether a step's condition is well formed: rule files are checked with this when they load.
+pub fn check(step: &str) -> Result<(), String> {
+    split(step).map(|_| ())
+}
+
+/// A step as general advice shows it: without its condition.
+pub fn shown(step: &str) -> &str {
+    match split(step) {
+        Ok((_, text)) => text,
+        Err(_) => step,
+    }
+}
+
+/// The numbered steps for a key of `rules.rules[rule].variants[variant]` found at `place`, all of
+/// them, conditions dropped: advice for every key of that kind and place.
 pub fn steps(
     rules: &RuleSet,
     rule: usize,
@@ -13,8 +77,51 @@ pub fn steps(
     place: Place,
     public_example: bool,
 ) -> Vec<String> {
+    raw_steps(rules, rule, variant, place, public_example)
+        .into_iter()
+        .map(|s| shown(s).to_string())
+        .collect()
+}
+
+/// The steps for one finding: those whose condition holds, `<path>` replaced by its path.
+pub fn steps_for(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    c: &Circumstances<'_>,
+) -> Vec<String> {
+    let path = c.path.filter(|p| !p.is_empty()).map(shell_quote);
+    let line = c.line.to_ascii_lowercase();
+    raw_steps(rules, rule, variant, place, public_example)
+        .into_iter()
+        .filter_map(|step| {
+            let (condition, text) = split(step).unwrap_or((None, step));
+            let applies = match condition {
+                None => true,
+                Some(Condition::InHead) => c.still_in_head != Some(false),
+                Some(Condition::Near(words)) => {
+                    words.iter().any(|w| line.contains(&w.to_ascii_lowercase()))
+                }
+            };
+            applies.then(|| match &path {
+                Some(p) => text.replace("<path>", p),
+                None => text.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn raw_steps(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+) -> Vec<&String> {
     if public_example {
-        return rules.public_example_remediation.clone();
+        return rules.public_example_remediation.iter().collect();
     }
     let v = &rules.rules[rule].variants[variant];
     let kind: &[String] = if v.remediation.is_empty() {
@@ -25,12 +132,27 @@ pub fn steps(
     let mut out = Vec::new();
     for step in rules.places.of(v.class).steps(place) {
         if step.trim() == KIND_STEPS {
-            out.extend(kind.iter().cloned());
+            out.extend(kind.iter());
         } else {
-            out.push(step.clone());
+            out.push(step);
         }
     }
     out
+}
+
+/// A path as a shell word: as it is when it is plain, else in single quotes.
+pub fn shell_quote(path: &str) -> String {
+    if path.starts_with('-') {
+        return shell_quote(&format!("./{path}"));
+    }
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_./@%+=:,-".contains(&b));
+    if plain {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// `steps`, changed by what `--verify` learnt: a key Stripe confirmed working leads with rolling
@@ -45,7 +167,35 @@ pub fn verified_steps(
     public_example: bool,
     status: Option<Status>,
 ) -> Vec<String> {
-    let usual = || steps(rules, rule, variant, place, public_example);
+    verified(rules, rule, variant, place, public_example, status, || {
+        steps(rules, rule, variant, place, public_example)
+    })
+}
+
+/// `steps_for` (one finding's steps), changed by what `--verify` learnt, as `verified_steps`.
+pub fn verified_steps_for(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    status: Option<Status>,
+    c: &Circumstances<'_>,
+) -> Vec<String> {
+    verified(rules, rule, variant, place, public_example, status, || {
+        steps_for(rules, rule, variant, place, public_example, c)
+    })
+}
+
+fn verified(
+    rules: &RuleSet,
+    rule: usize,
+    variant: usize,
+    place: Place,
+    public_example: bool,
+    status: Option<Status>,
+    usual: impl FnOnce() -> Vec<String>,
+) -> Vec<String> {
     if public_example || rules.rules[rule].variants[variant].class != KeyClass::Secret {
         return usual();
     }
@@ -106,11 +256,14 @@ mod tests {
                     rule.id,
                     var.label
                 );
+                let own: Vec<String> = var
+                    .remediation
+                    .iter()
+                    .map(|s| shown(s).to_string())
+                    .collect();
                 for place in Place::ALL {
                     let steps = steps(&rules, r, v, place, false);
-                    let at = steps
-                        .windows(var.remediation.len())
-                        .position(|w| w == var.remediation.as_slice());
+                    let at = steps.windows(own.len()).position(|w| w == own.as_slice());
                     assert!(
                         at.is_some(),
                         "{} at {place:?} lacks the kind's steps",
@@ -229,5 +382,50 @@ mod tests {
             steps(&rules, r, v, Place::History, true),
             rules.public_example_remediation
         );
+    }
+
+    #[test]
+    fn conditions_drop_steps_that_do_not_apply_and_paths_fill_in() {
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let (r, v) = find(&rules, "sk_live_");
+        let gone = Circumstances {
+            still_in_head: Some(false),
+            line: "STRIPE_SECRET_KEY=sk_live_…",
+            path: Some("config/a b.env"),
+        };
+        let steps = steps_for(&rules, r, v, Place::History, false, &gone);
+        assert!(
+            !steps.iter().any(|s| s.contains("If HEAD still holds it")),
+            "{steps:?}"
+        );
+        assert!(!steps.iter().any(|s| s.contains("OAuth")), "{steps:?}");
+        let here = Circumstances {
+            still_in_head: Some(true),
+            line: "oauth_access_token: sk_live_…",
+            path: None,
+        };
+        let steps = steps_for(&rules, r, v, Place::History, false, &here);
+        assert!(
+            steps.iter().any(|s| s.contains("If HEAD still holds it")),
+            "{steps:?}"
+        );
+        assert!(steps.iter().any(|s| s.contains("OAuth")), "{steps:?}");
+        assert!(steps.iter().all(|s| !s.starts_with("{if")), "{steps:?}");
+        let staged = steps_for(&rules, r, v, Place::Staged, false, &gone);
+        assert!(
+            staged[0].contains("git restore --staged 'config/a b.env'"),
+            "{staged:?}"
+        );
+        let general = super::steps(&rules, r, v, Place::History, false);
+        assert!(general
+            .iter()
+            .any(|s| s.starts_with("If HEAD still holds it")));
+        assert!(general.iter().all(|s| !s.contains("{if")));
+        assert_eq!(shell_quote("-rf"), "./-rf");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert!(check("{if near} x").is_err());
+        assert!(check("{if in_head x} x").is_err());
+        assert!(check("{if maybe} x").is_err());
+        assert!(check("{if near oauth} x").is_ok());
     }
 }

@@ -100,7 +100,7 @@ fn text_report_names_the_commit_author_date_and_head_state() {
         assert!(line.contains(part), "{part:?} missing from {line:?}");
     }
     assert!(!r.stdout.contains(&k));
-    assert!(r.stderr.contains("1 commits, 1 blobs"), "{}", r.stderr);
+    assert!(r.stderr.contains("in 1 commit, 1 blob,"), "{}", r.stderr);
 }
 
 #[test]
@@ -367,7 +367,13 @@ fn outside_a_repository_history_is_a_usage_error() {
     let out = run(t.path(), &["history"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("not in a git repository"),
+        out.stderr
+            .starts_with("stripe-scan: history: not in a git repository"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`stripe-scan -C DIR history`"),
         "{}",
         out.stderr
     );

@@ -14,6 +14,20 @@ fn install(dir: &Path, args: &[&str]) -> Run {
     scan_env(dir, &[&["install-hook"], args].concat(), &[])
 }
 
+/// The script install-hook writes: the source with this binary's absolute path filled in.
+fn expected_hook(name: &str) -> Vec<u8> {
+    let source = std::fs::read_to_string(root().join("hooks").join(name)).expect("hook source");
+    let exe = std::fs::canonicalize(bin()).expect("binary path");
+    let filled = format!("installed='{}'", exe.display());
+    assert!(
+        source.contains("\ninstalled=''\n"),
+        "{name} has no installed='' line"
+    );
+    source
+        .replacen("\ninstalled=''\n", &format!("\n{filled}\n"), 1)
+        .into_bytes()
+}
+
 fn repo() -> tempfile::TempDir {
     let d = tempdir();
     git_init(d.path());
@@ -71,10 +85,7 @@ fn install_hook_then_a_commit_with_a_key_is_blocked_and_a_clean_one_passes() {
     let hooks = d.path().join(".git/hooks");
     assert_eq!(hook_files(&hooks), vec!["pre-commit", "pre-merge-commit"]);
     let installed = std::fs::read(hooks.join("pre-commit")).expect("installed");
-    assert_eq!(
-        installed,
-        std::fs::read(root().join("hooks/pre-commit")).expect("source")
-    );
+    assert_eq!(installed, expected_hook("pre-commit"));
 
     write(
         d.path(),
@@ -130,7 +141,7 @@ fn install_hook_is_idempotent() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read(&hook).expect("hook"),
-        std::fs::read(root().join("hooks/pre-commit")).expect("source")
+        expected_hook("pre-commit")
     );
     assert_eq!(
         hook_files(&d.path().join(".git/hooks")),

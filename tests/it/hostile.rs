@@ -942,16 +942,20 @@ fn a_utf8_bom_does_not_shift_columns() {
 /// Regression: `-j 100000` made the walker spawn that many threads: minutes before any scanning,
 /// or an abort when the OS refused them.
 #[test]
-fn an_absurd_thread_count_is_capped() {
+fn an_absurd_thread_count_is_an_error() {
     let dir = tempdir();
     let k = key("sk_live_", 24);
     write(dir.path(), "k.txt", format!("{k}\n"));
     let r = bounded(dir.path(), &["scan", ".", "-j", "100000", "-f", "json"], 60);
-    assert_sane(&r, &[&k]);
-    assert_eq!(
-        (r.code, paths(&r)),
-        (1, vec!["k.txt".to_string()]),
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr
+            .contains("100000 is more than 256, the most threads stripe-scan uses"),
         "{}",
         r.stderr
     );
+    let r = bounded(dir.path(), &["scan", ".", "-j", "256", "-f", "json"], 60);
+    assert_sane(&r, &[&k]);
+    assert_eq!((r.code, paths(&r)), (1, vec!["k.txt".to_string()]));
 }

@@ -15,6 +15,7 @@ mod hooks;
 #[cfg(unix)]
 mod hostile;
 mod install;
+mod newuser;
 mod org;
 mod pack;
 mod packprops;

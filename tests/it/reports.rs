@@ -1,4 +1,4 @@
-//! Reports people and machines act on: text grouped by file, JSON, SARIF validated against the
+//! Reports people and machines act on: text, JSON, SARIF validated against the
 //! official schema, GitHub annotations and the job summary, baselines, allowlists, and the rule
 //! that no report ever holds a key unless `--show-secrets` asks for it (and SARIF/GitHub never).
 
@@ -35,15 +35,18 @@ pub(crate) fn public_example() -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
+fn text_shows_each_finding_most_severe_first_with_its_masked_line_and_steps() {
     let dir = tempdir();
     let live = key("sk_live_", 24);
     let restricted = key("rk_live_", 24);
     let restricted2 = key("rk_live_", 24);
+    let test = key("sk_test_", 24);
+    // The test key's file sorts first by path; severity puts it last.
+    write(dir.path(), "a_fixture.py", format!("KEY = '{test}'\n"));
     write(
         dir.path(),
         "config/app.env",
-        format!("A=1\nSTRIPE_KEY={live}\nRK={restricted}\n"),
+        format!("A=1\nRK={restricted}\n    STRIPE_SECRET_KEY = \"{live}\"\n"),
     );
     write(
         dir.path(),
@@ -58,59 +61,117 @@ fn text_lists_each_key_once_with_where_it_is_its_steps_and_a_closing_summary() {
         r.stdout
     );
     let out = lines(&r.stdout);
-    // Key-centric: each distinct key once, the most severe first, then where it is.
     assert_eq!(
         out[0],
         format!(
-            "config/app.env:2:12: live secret key {} [critical]",
+            "config/app.env:3:26: live secret key {} [critical]",
             redacted(&live, "sk_live_")
         ),
         "{}",
         r.stdout
     );
-    assert!(
-        out[1].starts_with("  sha256:") && out[1].ends_with(" · 1 occurrence in 1 file"),
-        "{}",
-        out[1]
+    // The line the key is on, indentation dropped, the key redacted.
+    assert_eq!(
+        out[1],
+        format!(
+            "    │ STRIPE_SECRET_KEY = \"{}\"",
+            redacted(&live, "sk_live_")
+        )
     );
-    // One place: the key's own line says where; no list.
-    assert_eq!(out[2], "  what to do:");
+    assert!(out[2].trim_start().starts_with("sha256:"), "{}", out[2]);
+    assert_eq!(out[3], "    What to do (in the working tree):");
     assert!(
-        out[3].starts_with("    1. Remove the key from the file"),
+        out[4].starts_with("      1. Remove the key from the file"),
         "{}",
-        out[3]
+        out[4]
     );
     assert!(
         r.stdout.contains("Roll key…, expiration Now"),
         "the kind's steps are spliced into the place's:\n{}",
         r.stdout
     );
-    let headers: Vec<usize> = out
+    assert!(
+        !r.stdout.contains("OAuth"),
+        "the Connect OAuth step does not apply to a STRIPE_SECRET_KEY line:\n{}",
+        r.stdout
+    );
+    let headers: Vec<&str> = out
         .iter()
-        .enumerate()
-        .filter(|(_, l)| l.contains(": live restricted key rk_live_"))
-        .map(|(i, _)| i)
+        .copied()
+        .filter(|l| !l.starts_with(' ') && l.contains(": "))
+        .filter(|l| !l.starts_with("Not a real key"))
         .collect();
-    assert_eq!(headers.len(), 2, "{}", r.stdout);
-    for &h in &headers {
-        assert_eq!(out[h - 1], "", "a blank line between keys");
-        assert!(out[h].ends_with("[high]"), "{}", out[h]);
-    }
+    assert_eq!(headers.len(), 4, "{}", r.stdout);
+    assert!(headers[1].starts_with("config/app.env:2:4: live restricted key"));
+    assert!(headers[2].starts_with("deploy.sh:1:11: live restricted key"));
     assert!(
-        out[headers[0]].starts_with("config/app.env:3:4: "),
-        "{}",
+        headers[3].starts_with("a_fixture.py:1:8: test secret key"),
+        "most severe first, then by path: {headers:#?}"
+    );
+    let second = out
+        .iter()
+        .position(|l| l.starts_with("deploy.sh:1:11:"))
+        .expect("second restricted key");
+    assert_eq!(out[second - 1], "", "a blank line between findings");
+    assert_eq!(
+        out[second + 3],
+        "    What to do: the same steps as for config/app.env:2:4 above."
+    );
+    let hint = out
+        .iter()
+        .filter(|l| l.starts_with("Not a real key"))
+        .count();
+    assert_eq!(
+        hint, 1,
+        "the false-positive hint once per run:\n{}",
         r.stdout
     );
     assert!(
-        out[headers[1]].starts_with("deploy.sh:1:11: "),
+        r.stderr.contains(
+            "stripe-scan: 4 keys (1 critical, 2 high, 1 medium; 4 occurrences) in 3 files"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Every key shape on the line is masked, not only the one reported.
+    assert!(!r.stdout.contains(&live[8..]) && !r.stdout.contains(&restricted[8..]));
+}
+
+#[test]
+fn below_fail_on_findings_say_so() {
+    let dir = tempdir();
+    let live = key("sk_live_", 24);
+    let restricted = key("rk_live_", 24);
+    write(
+        dir.path(),
+        "app.env",
+        format!("SK={live}\nRK={restricted}\n"),
+    );
+    let r = run(dir.path(), &["scan", "--fail-on", "critical", "."]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let out = lines(&r.stdout);
+    let rk = out
+        .iter()
+        .find(|l| l.starts_with("app.env:2:4:"))
+        .expect("restricted key line");
+    assert!(
+        rk.ends_with("[high] (reported, does not fail: below --fail-on critical)"),
+        "{rk}"
+    );
+    let sk = out
+        .iter()
+        .find(|l| l.starts_with("app.env:1:4:"))
+        .expect("secret key line");
+    assert!(!sk.contains("does not fail"), "{sk}");
+    // A run with only findings below --fail-on reports them and passes.
+    write(dir.path(), "app.env", format!("RK={restricted}\n"));
+    let r = run(dir.path(), &["scan", "--fail-on", "critical", "."]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("[high] (reported, does not fail: below --fail-on critical)"),
         "{}",
         r.stdout
-    );
-    assert!(
-        r.stderr
-            .contains("stripe-scan: 3 keys (1 critical, 2 high; 3 occurrences) in 2 files"),
-        "{}",
-        r.stderr
     );
 }
 
@@ -140,7 +201,7 @@ fn quiet_prints_one_line_per_key() {
 }
 
 /// Runs the binary under a pseudo-terminal (util-linux `script`), so stdout is a terminal.
-fn run_in_pty(dir: &Path, args: &str, no_color: Option<&str>) -> Option<String> {
+fn run_in_pty(dir: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> {
     if Command::new("script").arg("--version").output().is_err() {
         skip_or_fail("`script` (util-linux) is not installed");
         return None;
@@ -148,9 +209,11 @@ fn run_in_pty(dir: &Path, args: &str, no_color: Option<&str>) -> Option<String> 
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &format!("{} {args}", bin().display()), "/dev/null"])
         .current_dir(dir)
-        .env_remove("NO_COLOR");
-    if let Some(v) = no_color {
-        cmd.env("NO_COLOR", v);
+        .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     let out = cmd.output().expect("run script");
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -159,28 +222,67 @@ fn run_in_pty(dir: &Path, args: &str, no_color: Option<&str>) -> Option<String> 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let dir = tempdir();
-    write(dir.path(), "a.env", format!("K={}\n", key("sk_live_", 24)));
-    let Some(tty) = run_in_pty(dir.path(), "scan .", None) else {
+    write(
+        dir.path(),
+        "a.env",
+        format!("K={}\nR={}\n", key("sk_live_", 24), key("rk_live_", 24)),
+    );
+    let Some(tty) = run_in_pty(dir.path(), "scan .", &[]) else {
         return;
     };
     assert!(tty.contains("a.env:1:3"), "{tty}");
+    // Critical and high look different.
     assert!(
-        tty.contains("\x1b[1;31mcritical\x1b[0m"),
+        tty.contains("\x1b[1;97;41mcritical\x1b[0m"),
         "no colour on a terminal:\n{tty:?}"
     );
-    let Some(plain) = run_in_pty(dir.path(), "scan .", Some("1")) else {
-        return;
-    };
-    assert!(plain.contains("a.env:1:3"), "{plain}");
-    assert!(
-        !plain.contains('\x1b'),
-        "colour despite NO_COLOR:\n{plain:?}"
-    );
+    assert!(tty.contains("\x1b[1;31mhigh\x1b[0m"), "{tty:?}");
+    for (what, env, args) in [
+        ("NO_COLOR", [("NO_COLOR", "1")], "scan ."),
+        ("TERM=dumb", [("TERM", "dumb")], "scan ."),
+        ("--color never", [("X", "")], "--color never scan ."),
+    ] {
+        let Some(plain) = run_in_pty(dir.path(), args, &env) else {
+            return;
+        };
+        assert!(plain.contains("a.env:1:3"), "{plain}");
+        assert!(!plain.contains('\x1b'), "colour despite {what}:\n{plain:?}");
+    }
     // An empty NO_COLOR does not count (no-color.org).
-    let Some(empty) = run_in_pty(dir.path(), "scan .", Some("")) else {
+    let Some(empty) = run_in_pty(dir.path(), "scan .", &[("NO_COLOR", "")]) else {
         return;
     };
     assert!(empty.contains('\x1b'), "{empty:?}");
+    // --color always colours a pipe; any option position works, as with git.
+    let r = run(dir.path(), &["scan", "--color", "always", "."]);
+    assert!(r.stdout.contains("\x1b[1;97;41mcritical"), "{}", r.stdout);
+    let r = run(dir.path(), &["scan", "--color=sometimes", "."]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[possible values: auto, always, never]"),
+        "{}",
+        r.stderr
+    );
+    // A terminal wraps long steps at its width; a pipe keeps whole lines.
+    let Some(narrow) = run_in_pty(dir.path(), "scan .", &[("COLUMNS", "60")]) else {
+        return;
+    };
+    let steps: Vec<&str> = narrow
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| l.starts_with("      "))
+        .collect();
+    assert!(steps.len() > 6, "{narrow}");
+    assert!(
+        steps.iter().all(|l| l.chars().count() <= 60),
+        "steps wrap at the terminal's width:\n{narrow}"
+    );
+    let piped = run_env(dir.path(), &["scan", "."], &[("COLUMNS", "60")]);
+    assert!(
+        piped.stdout.lines().any(|l| l.chars().count() > 60),
+        "{}",
+        piped.stdout
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,6 +639,7 @@ fn sarif_output_is_written_beside_the_main_format_and_counts_suppressions() {
 #[test]
 fn sarif_for_history_findings_names_the_commit_and_validates() {
     use stripe_scan::finding::{CommitInfo, Finding};
+    use stripe_scan::paths::Frame;
     use stripe_scan::report::{sarif, Report, Summary};
     use stripe_scan::rules::{Place, RuleSet};
     use stripe_scan::secret::Secret;
@@ -562,6 +665,10 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
         line: 7,
         column: 5,
         secret: Secret::new(k.clone().into_bytes(), 6),
+        excerpt: format!(
+            "STRIPE_WEBHOOK_SECRET = \"{}\"",
+            Secret::new(k.clone().into_bytes(), 6).redacted()
+        ),
         confidence: Confidence::High,
         public_example: false,
         inline_allowed: false,
@@ -573,6 +680,7 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
             still_in_head: Some(false),
             tag: None,
         }),
+        known_elsewhere: false,
         verification: None,
         encoding: Vec::new(),
         member_at: None,
@@ -594,6 +702,7 @@ fn sarif_for_history_findings_names_the_commit_and_validates() {
         summary: &summary,
         show_secrets: true,
         fail_on: Severity::Low,
+        frame: &Frame::default(),
         fail_on_verified: false,
     };
     let doc = sarif::document(&report);
@@ -896,7 +1005,7 @@ fn baseline_round_trip_survives_moved_lines_and_catches_new_keys() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("wrote ./.stripe-scan-baseline.json: 2 keys (2 new"),
+            .contains("wrote .stripe-scan-baseline.json: 2 occurrences of 2 keys (2 new"),
         "{}",
         r.stderr
     );
@@ -951,6 +1060,26 @@ fn baseline_round_trip_survives_moved_lines_and_catches_new_keys() {
         format!("# moved\nstripe_endpoint_secret = \"{wh}\"\n"),
     );
     let r = run(root, &["scan", "--baseline", BASELINE, "."]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let out = lines(&r.stdout);
+    assert_eq!(
+        out[0],
+        format!(
+            "web/handlers/hooks.py:2:27: webhook signing secret {} [high] (known key, new location: the baseline has it at another path only)",
+            redacted(&wh, "whsec_")
+        ),
+        "a baselined key in a new file is reported, the reformatted one is not:\n{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("app/settings.py"),
+        "moved lines stay accepted:\n{}",
+        r.stdout
+    );
+    // Accepting it there too is one more `baseline` run.
+    let r = run(root, &["baseline"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(root, &["scan", "--baseline", BASELINE, "."]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
     // A new key fails, and is the only one reported.
@@ -971,19 +1100,20 @@ fn baseline_round_trip_survives_moved_lines_and_catches_new_keys() {
     assert_eq!(findings[0]["line"], 3);
     assert_eq!(r.json()["summary"]["suppressed_by"]["baseline"], 2);
 
-    // Running `baseline` again adds the new key, keeps first-seen paths, and changes nothing else.
+    // Running `baseline` again adds the new key, keeps entries no longer found, and changes
+    // nothing else.
     let r = run(root, &["baseline"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("3 keys (1 new, 2 already known, 0 pruned)"),
+            .contains("4 occurrences of 3 keys (1 new, 2 already recorded, 0 pruned)"),
         "{}",
         r.stderr
     );
     let again = std::fs::read_to_string(root.join(BASELINE)).expect("baseline");
     assert!(
         again.contains("\"hooks.py\""),
-        "first-seen path kept:\n{again}"
+        "entries no longer found are kept without --prune:\n{again}"
     );
     let r = run(root, &["baseline"]);
     assert_eq!(r.code, 0);
@@ -1030,7 +1160,7 @@ fn baseline_prune_drops_and_lists_keys_no_longer_found() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(
-            "stripe-scan: pruned {gone_fp} (restricted_key, first seen in a.env): no longer found"
+            "stripe-scan: pruned {gone_fp} in a.env (restricted_key): no longer found"
         )),
         "{}",
         r.stderr
@@ -1058,14 +1188,14 @@ fn a_bad_baseline_is_an_error_with_file_and_line() {
     assert_eq!(r.stdout, "", "nothing is scanned after a bad baseline");
     assert_eq!(
         r.stderr.trim(),
-        "stripe-scan: bad.json:4: fingerprint is not sha256: followed by 64 hex digits"
+        "stripe-scan: bad.json:4: fingerprint is not sha256: followed by 64 hex digits; regenerate it with `stripe-scan baseline`"
     );
     write(root, "notjson.json", "version = 1\n");
     let r = run(root, &["scan", "--baseline", "notjson.json", "."]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .starts_with("stripe-scan: notjson.json:1: expected value"),
+            .starts_with("stripe-scan: notjson.json:1: not a baseline (not JSON: expected value"),
         "{}",
         r.stderr
     );

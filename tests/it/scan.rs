@@ -350,9 +350,56 @@ fn gitignore_is_honoured_in_a_repository_and_hidden_files_are_scanned() {
         .iter()
         .map(|f| f["path"].as_str().unwrap_or("").to_string())
         .collect();
+    // Most severe first: the two secret keys, then the webhook secret.
     assert_eq!(
         paths,
-        vec![".env", ".github/workflows/ci.yml", "build/out.js"]
+        vec![".env", "build/out.js", ".github/workflows/ci.yml"]
+    );
+    assert_eq!(r.json()["summary"]["ignored"], 0);
+}
+
+#[test]
+fn the_summary_counts_what_gitignore_left_out_and_names_no_ignore() {
+    let dir = tempdir();
+    git_init(dir.path());
+    write(dir.path(), ".gitignore", ".env\n/build/\n");
+    write(
+        dir.path(),
+        ".env",
+        format!("STRIPE_SECRET_KEY={}\n", key("sk_live_", 24)),
+    );
+    write(dir.path(), "build/a.js", "x\n");
+    write(dir.path(), "build/b.js", "y\n");
+    write(dir.path(), "src/main.py", "print(1)\n");
+    let r = run(dir.path(), &["scan", "."]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no findings in 2 files, 0.0 MB, ")
+            && r.stderr
+                .trim_end()
+                .ends_with("; 2 paths ignored by .gitignore or .ignore (--no-ignore scans them)"),
+        "the key in the ignored .env is not silently skipped: {}",
+        r.stderr
+    );
+    let r = run(dir.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(r.json()["summary"]["ignored"], 2);
+    let r = run(dir.path(), &["scan", "--no-ignore", "."]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(".env:1:19: live secret key"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("ignored"), "{}", r.stderr);
+    // A single ignored file, in the singular.
+    std::fs::remove_dir_all(dir.path().join("build")).expect("rm build");
+    let r = run(dir.path(), &["scan", "."]);
+    assert!(
+        r.stderr.contains("in 2 files, ")
+            && r.stderr
+                .contains("; 1 path ignored by .gitignore or .ignore (--no-ignore scans it)"),
+        "{}",
+        r.stderr
     );
 }
 
@@ -469,7 +516,7 @@ fn text_report_names_location_type_key_and_steps() {
     assert!(!r.stdout.contains('\x1b'), "no colour when piped");
     let summary = r.stderr.lines().last().unwrap_or("");
     assert!(
-        summary.starts_with("stripe-scan: 1 key (1 high; 1 occurrence) in 1 files"),
+        summary.starts_with("stripe-scan: 1 key (1 high; 1 occurrence) in 1 file, "),
         "{summary}"
     );
     let q = run(dir.path(), &["scan", ".", "--quiet"]);
@@ -592,7 +639,7 @@ fn config_errors_name_the_file_and_line_and_nothing_is_scanned() {
     assert_eq!(r.stdout, "");
     let line = r.stderr.trim();
     assert!(
-        line.starts_with("stripe-scan: ./.stripe-scan.toml:3: unknown field `path`"),
+        line.starts_with("stripe-scan: .stripe-scan.toml:3: unknown field `path`"),
         "{line}"
     );
     assert_eq!(r.stderr.lines().count(), 1);

@@ -229,10 +229,16 @@ fn a_fresh_virtual_environment_gets_a_working_stripe_scan_from_the_wheel() {
             .output()
             .expect("run the installed stripe-scan")
     };
-    let out = run(v.path(), &["--version"]);
+    let out = run(v.path(), &["-V"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("stripe-scan {VERSION}\n")
+    );
+    let out = run(v.path(), &["--version"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!("stripe-scan {VERSION} (")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     let (tree, k) = tree_with_a_key();
     let out = run(tree.path(), &["scan", "."]);
