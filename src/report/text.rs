@@ -109,7 +109,7 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
 /// The findings grouped by key (its fingerprint), each group in report order and the groups in the
 /// order of their first finding: a key copied into a hundred fixtures is one entry, most severe
 /// first as the findings are.
-fn by_key<'f>(findings: &'f [Finding]) -> Vec<Vec<&'f Finding>> {
+fn by_key(findings: &[Finding]) -> Vec<Vec<&Finding>> {
     let mut groups: Vec<Vec<&Finding>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for f in findings {

@@ -93,7 +93,7 @@ fn text_report_names_the_commit_author_date_and_head_state() {
     let line = r
         .stdout
         .lines()
-        .find(|l| l.contains("first seen in commit"))
+        .find(|l| l.contains("introduced in commit"))
         .unwrap_or_else(|| panic!("no commit line in {}", r.stdout));
     assert!(r.stdout.starts_with("deploy.sh:1:19: "), "{}", r.stdout);
     for part in [&added[..12], AUTHOR, DATE, "still in HEAD"] {

@@ -235,11 +235,11 @@ fn one_key_in_112_fixture_files_is_one_key_with_its_count() {
         .collect();
     assert_eq!(keys.len(), 1, "{}", r.stdout);
     assert!(
-        r.stdout.contains(" · 112 occurrences in 112 files\n"),
+        r.stdout.contains("the same key: 112 occurrences in 112 files\n"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("\n    and 109 more\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\n      and 109 more\n"), "{}", r.stdout);
     assert!(r.stdout.lines().count() < 25, "{}", r.stdout);
     assert!(
         r.stderr
