@@ -1,9 +1,9 @@
-//! The key-centric text report: each distinct key once, with its kind, redacted key, severity and
-//! what to do, then where it is (repositories, files, the commit that first brought it), the first
-//! few places listed and the rest counted. A key copied into a hundred fixtures is one entry here.
+//! The key-centric text report of a multi-repository run (and of `merge`): each distinct key once,
+//! with its kind, redacted key, severity and what to do, then where it is (repositories, files, the
+//! commit that first brought it), the first few places listed and the rest counted.
 //!
-//! Reads JSON finding values and their `keys::group`, so one repository, a multi-repository run
-//! and a merge of shard reports print alike.
+//! Reads JSON finding values and their `keys::group`, so a run and a merge of shard reports print
+//! alike. One repository's report (`text`) groups its findings by key the same way.
 
 use super::keys::{self, repository, KeyGroup};
 use super::{Report, Style};
@@ -11,12 +11,6 @@ use crate::error::printable;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::io::{self, Write};
-
-/// The text report of one `scan`, `staged` or `history`: its findings grouped by key.
-pub fn write_report(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    let findings = values(report);
-    write(&findings, &keys::group(&findings), style, out)
-}
 
 /// `1 key (1 critical), 3 occurrences` for one report's summary line.
 pub fn report_counts(report: &Report<'_>) -> String {
