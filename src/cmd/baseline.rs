@@ -6,7 +6,6 @@ use super::finish::filter;
 use super::scan::{frame_for, scan_paths, walk_paths, warn_unused_allow_paths};
 use crate::cli::BaselineArgs;
 use crate::diagnostics::Diagnostics;
-use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::exit;
 use crate::git::repo;
@@ -36,9 +35,7 @@ pub(crate) fn run(args: BaselineArgs) -> Result<i32, Error> {
             .workdir()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let config = config::load(scan.common.config.as_deref(), &top)?;
-        let matcher = Matcher::new(config.rules.clone())
-            .map_err(Error::Usage)?
-            .with_limits(config.limits);
+        let matcher = config.matcher()?;
         let revs: Vec<String> = scan
             .paths
             .iter()

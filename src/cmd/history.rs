@@ -5,7 +5,6 @@ use super::context::{threads, RunContext};
 use super::finish::finish;
 use crate::cli::{ColorChoice, HistoryArgs};
 use crate::diagnostics::Diagnostics;
-use crate::engine::matcher::Matcher;
 use crate::error::{describe_io, Error};
 use crate::exit;
 use crate::git::cli;
@@ -57,9 +56,7 @@ pub(crate) fn run(args: HistoryArgs, color: ColorChoice) -> Result<i32, Error> {
     };
     let frame = Frame::new(&root, workdir.as_deref());
     let cx = RunContext::new(&args.common, &root, frame, color, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone())
-        .map_err(Error::Usage)?
-        .with_limits(cx.config.limits);
+    let matcher = cx.config.matcher()?;
     let opts = history::Options {
         revs: &revs,
         since_commit: args.since_commit.as_deref(),

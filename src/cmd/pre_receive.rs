@@ -12,7 +12,6 @@
 use super::context::RunContext;
 use super::finish::finish;
 use crate::cli::{ColorChoice, PreReceiveArgs};
-use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::exit;
 use crate::git::odb::ObjectReader;
@@ -49,9 +48,7 @@ pub(crate) fn run(args: PreReceiveArgs, color: ColorChoice) -> Result<i32, Error
     // Paths are relative to the repository's top, as history reports them.
     let frame = Frame::new(&root, repo.workdir());
     let cx = RunContext::new(&args.common, &root, frame, color, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone())
-        .map_err(Error::Usage)?
-        .with_limits(cx.config.limits);
+    let matcher = cx.config.matcher()?;
     let opts = history::Options {
         revs: &revs,
         since_commit: None,

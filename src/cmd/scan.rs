@@ -4,7 +4,6 @@ use super::context::RunContext;
 use super::finish::finish;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diagnostics::Diagnostics;
-use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::fs::walk;
 use crate::outcome::Outcome;
@@ -55,9 +54,7 @@ pub(crate) fn walk_paths(
     frame: &Frame,
     diag: &Diagnostics,
 ) -> Result<Outcome, Error> {
-    let matcher = Matcher::new(config.rules.clone())
-        .map_err(Error::Usage)?
-        .with_limits(config.limits);
+    let matcher = config.matcher()?;
     let opts = walk::WalkOptions {
         no_ignore: args.no_ignore,
         follow_links: args.follow,

@@ -7,7 +7,6 @@
 use super::context::RunContext;
 use super::finish::finish;
 use crate::cli::{ColorChoice, StagedArgs};
-use crate::engine::matcher::Matcher;
 use crate::error::Error;
 use crate::fs::walk;
 use crate::git::cli;
@@ -47,9 +46,7 @@ pub(crate) fn run(args: StagedArgs, color: ColorChoice) -> Result<i32, Error> {
         Frame::new(&workdir, Some(&workdir))
     };
     let cx = RunContext::new(&args.common, &workdir, frame, color, started)?;
-    let matcher = Matcher::new(cx.config.rules.clone())
-        .map_err(Error::Usage)?
-        .with_limits(cx.config.limits);
+    let matcher = cx.config.matcher()?;
     let threads = cx.threads();
     let outcome = if outside_commit {
         let opts = walk::WalkOptions {

@@ -6,6 +6,7 @@
 //! wins. `.stripe-scan-baseline.json` is found the same way.
 
 use crate::engine::limits::Limits;
+use crate::engine::matcher::Matcher;
 use crate::error::{line_of, Error};
 use crate::paths;
 use crate::policy::allow::Allow;
@@ -65,6 +66,15 @@ pub struct Config {
     /// file's folder, else the scan root.
     pub base: PathBuf,
     pub limits: Limits,
+}
+
+impl Config {
+    /// The matcher for these rules, bounded by these limits: every command scans through one.
+    pub fn matcher(&self) -> Result<Matcher, Error> {
+        Ok(Matcher::new(self.rules.clone())
+            .map_err(Error::Usage)?
+            .with_limits(self.limits))
+    }
 }
 
 /// The folders searched from `start`: itself, then each parent up to the repository's top.

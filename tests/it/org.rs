@@ -235,7 +235,8 @@ fn one_key_in_112_fixture_files_is_one_key_with_its_count() {
         .collect();
     assert_eq!(keys.len(), 1, "{}", r.stdout);
     assert!(
-        r.stdout.contains("the same key: 112 occurrences in 112 files\n"),
+        r.stdout
+            .contains("the same key: 112 occurrences in 112 files\n"),
         "{}",
         r.stdout
     );
