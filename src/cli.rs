@@ -235,6 +235,10 @@ pub struct ReposArgs {
     /// (default: 1, using every core).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub scan_jobs: usize,
+    /// Skip, with one line, a repository whose object database (packs and loose objects, after
+    /// cloning) is larger than MB megabytes, so one enormous repository cannot hold up a run.
+    #[arg(long, value_name = "MB")]
+    pub max_repo_size: Option<u64>,
 }
 
 impl ReposArgs {

@@ -81,6 +81,35 @@ pub struct Scanned {
     pub summary: Value,
 }
 
+/// Bytes in the object database of `target` (packs and loose objects; not its alternates), read
+/// from file sizes without opening anything. A work tree whose `.git` is a file (a linked worktree,
+/// a submodule) counts 0: its objects live elsewhere.
+pub fn object_bytes(target: &Target) -> u64 {
+    let objects = match target {
+        Target::GitDir(dir) => dir.join("objects"),
+        Target::WorkTree(dir) => dir.join(".git").join("objects"),
+    };
+    // objects/xx/<loose> and objects/pack/<file>: two levels, never following a symlink.
+    fn sum(dir: &std::path::Path, depth: u32) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let mut total = 0u64;
+        for e in entries.flatten() {
+            let Ok(meta) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_file() {
+                total = total.saturating_add(meta.len());
+            } else if meta.is_dir() && depth > 0 {
+                total = total.saturating_add(sum(&e.path(), depth - 1));
+            }
+        }
+        total
+    }
+    sum(&objects, 1)
+}
+
 pub struct Child {
     pub exe: PathBuf,
     /// What every child gets: `--threads`, `--fail-on`, `--config`, `--baseline`, `--show-secrets`.

@@ -58,6 +58,8 @@ struct Settings<'a> {
     /// A running count on stderr (a terminal, not --quiet): a run over 800 repositories is long.
     progress: bool,
     baseline: Option<&'a Baseline>,
+    /// `--max-repo-size`, in bytes.
+    max_repo_bytes: Option<u64>,
 }
 
 /// `threads`: what --threads (or the core count) gives one scan; split among --scan-jobs.
@@ -128,6 +130,7 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         state: prior.as_ref(),
         config: &config,
         baseline: baseline.as_ref(),
+        max_repo_bytes: opts.max_repo_size.map(|mb| mb.saturating_mul(1_000_000)),
         progress,
     };
     let done = pipeline(&settings, &repos, opts.clone_jobs.max(1), scan_jobs);
@@ -384,6 +387,19 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
         Ok(t) => t,
         Err(cause) => return fail(cause, false),
     };
+    if let Some(limit) = s.max_repo_bytes {
+        let size = child::object_bytes(&target);
+        if size > limit {
+            return fail(
+                format!(
+                    "skipped: its objects take {:.1} MB, over --max-repo-size {} MB; raise it to scan this repository",
+                    size as f64 / 1e6,
+                    limit / 1_000_000
+                ),
+                false,
+            );
+        }
+    }
     if let Some(stale) = &stale {
         let _ = writeln!(
             io::stderr(),

@@ -847,3 +847,70 @@ fn a_broken_repository_is_one_line_with_or_without_state_and_the_others_are_scan
         );
     }
 }
+
+#[test]
+fn an_enormous_repository_is_one_line_under_max_repo_size_and_the_others_are_scanned() {
+    let dir = tempdir();
+    let big = repo();
+    // 3 MB that no compression shrinks: a pack or loose object of about that size.
+    let mut noise = Vec::with_capacity(3_000_000);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while noise.len() < 3_000_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(big.path().join("blob.bin"), &noise).expect("write blob");
+    git(big.path(), &["add", "blob.bin"]);
+    git(big.path(), &["commit", "-q", "-m", "big"]);
+    let small = repo();
+    commit(
+        small.path(),
+        &[("k.env", &format!("K={}\n", key("sk_live_", 24)))],
+        "c",
+    );
+    let list = write(
+        dir.path(),
+        "repos.txt",
+        format!("{}\n{}\n", big.path().display(), small.path().display()),
+    );
+    let l = list.display().to_string();
+    let args = ["history", "--repos", &l, "--format", "json"];
+    let limited = [&args[..], &["--max-repo-size", "1"]].concat();
+    let r = run(dir.path(), &limited);
+    // The key in the small repository decides the exit status; the big one is said once.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("--max-repo-size"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with(&format!("stripe-scan: {}: skipped: ", big.path().display())),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("over --max-repo-size 1 MB"),
+        "{}",
+        lines[0]
+    );
+    let j = r.json();
+    assert_eq!(
+        repo_status(&j, &big.path().display().to_string())["status"],
+        "failed"
+    );
+    assert_eq!(j["findings"].as_array().map(Vec::len), Some(1), "{:#}", j);
+    // With room for it, the same repository is scanned.
+    let roomy = [&args[..], &["--max-repo-size", "100"]].concat();
+    let r = run(dir.path(), &roomy);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("--max-repo-size"), "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(
+        repo_status(&j, &big.path().display().to_string())["status"],
+        "scanned"
+    );
+}
