@@ -101,21 +101,19 @@ impl Finding {
             line: &self.excerpt,
             path: (self.path != "-" && !self.path.is_empty()).then_some(self.outer_path()),
         };
-        let mut steps = crate::rules::remediation::verified_steps_for(
-            rules,
-            self.rule,
-            self.variant,
-            self.place,
-            self.public_example,
-            self.verification.as_ref().map(|v| v.status),
-            &circumstances,
-        );
-        steps.extend(self.where_written());
-        steps
+        self.steps(rules, Some(&circumstances))
     }
 
     /// The steps for every key of this kind and place, for advice shown once for many findings.
     pub fn general_remediation(&self, rules: &RuleSet) -> Vec<String> {
+        self.steps(rules, None)
+    }
+
+    fn steps(
+        &self,
+        rules: &RuleSet,
+        circumstances: Option<&crate::rules::remediation::Circumstances<'_>>,
+    ) -> Vec<String> {
         let mut steps = crate::rules::remediation::verified_steps(
             rules,
             self.rule,
@@ -123,6 +121,7 @@ impl Finding {
             self.place,
             self.public_example,
             self.verification.as_ref().map(|v| v.status),
+            circumstances,
         );
         steps.extend(self.where_written());
         steps

@@ -5,26 +5,12 @@
 //! Reads JSON finding values and their `keys::group`, so a run and a merge of shard reports print
 //! alike. One repository's report (`text`) groups its findings by key the same way.
 
-use super::keys::{self, repository, KeyGroup};
-use super::{Report, Style};
+use super::keys::{repository, KeyGroup};
+use super::{count, Style};
 use crate::error::printable;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::io::{self, Write};
-
-/// `1 key (1 critical), 3 occurrences` for one report's summary line.
-pub fn report_counts(report: &Report<'_>) -> String {
-    let findings = values(report);
-    counts(&findings, &keys::group(&findings))
-}
-
-fn values(report: &Report<'_>) -> Vec<Value> {
-    report
-        .findings
-        .iter()
-        .map(|f| super::json::finding_value(f, report.rules, report.show_secrets))
-        .collect()
-}
 
 /// Repositories listed under a key before "and N more".
 const REPOSITORIES_SHOWN: usize = 10;
@@ -111,7 +97,7 @@ pub fn write(
                     out,
                     "    {}: {}",
                     paint("1;4", &printable(repo)),
-                    counted(members.len(), files)
+                    occurrences_in_files(members.len(), files)
                 )?;
                 places(out, findings, &members, "      ")?;
             }
@@ -131,7 +117,7 @@ fn steps(out: &mut dyn Write, g: &KeyGroup) -> io::Result<()> {
 
 /// "112 occurrences in 112 files" (and "in 3 repositories" when there are several).
 fn spread(g: &KeyGroup) -> String {
-    let mut s = counted(g.occurrences(), g.files);
+    let mut s = occurrences_in_files(g.occurrences(), g.files);
     match g.repositories.len() {
         0 => {}
         1 => s.push_str(&format!(" of {}", printable(&g.repositories[0]))),
@@ -140,20 +126,13 @@ fn spread(g: &KeyGroup) -> String {
     s
 }
 
-fn counted(occurrences: usize, files: usize) -> String {
+/// `3 occurrences in 2 files`.
+pub fn occurrences_in_files(occurrences: usize, files: usize) -> String {
     format!(
-        "{occurrences} {} in {files} {}",
-        plural(occurrences, "occurrence", "occurrences"),
-        plural(files, "file", "files")
+        "{} in {}",
+        count(occurrences as u64, "occurrence", "occurrences"),
+        count(files as u64, "file", "files")
     )
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
 }
 
 fn distinct_paths(findings: &[Value], members: &[usize]) -> usize {
@@ -236,16 +215,27 @@ fn location(f: &Value, with_repository: bool) -> String {
 
 /// `2 keys (1 critical, 1 high; 446 occurrences)`: the closing counts.
 pub fn counts(findings: &[Value], groups: &[KeyGroup]) -> String {
-    if groups.is_empty() {
+    key_counts(
+        groups.len(),
+        groups.iter().map(|g| g.severity),
+        findings.len(),
+    )
+}
+
+/// `2 keys (1 critical, 1 high; 446 occurrences)` from the keys' severities and the count of
+/// occurrences: one wording for one repository's report, a run over many, and a merge.
+pub fn key_counts(
+    keys: usize,
+    severities: impl Iterator<Item = Severity>,
+    occurrences: usize,
+) -> String {
+    if keys == 0 {
         return "no keys found".to_string();
     }
-    let sevs = Severity::tally(groups.iter().map(|g| g.severity));
     format!(
-        "{} {} ({}; {} {})",
-        groups.len(),
-        plural(groups.len(), "key", "keys"),
-        sevs,
-        findings.len(),
-        plural(findings.len(), "occurrence", "occurrences")
+        "{} ({}; {})",
+        count(keys as u64, "key", "keys"),
+        Severity::tally(severities),
+        count(occurrences as u64, "occurrence", "occurrences")
     )
 }

@@ -265,7 +265,7 @@ fn help(rules: &RuleSet, r: usize, v: usize, flavor: Flavor, full: &str) -> Valu
             push_steps(
                 &mut text,
                 &mut md,
-                &remediation::verified_steps(rules, r, v, place, false, verified),
+                &remediation::verified_steps(rules, r, v, place, false, verified, None),
             );
         }
     }

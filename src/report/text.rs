@@ -22,7 +22,7 @@ const PLACES_SHOWN: usize = 3;
 pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // Steps already printed, and the finding they were printed for.
     let mut explained: HashMap<Vec<String>, String> = HashMap::new();
-    for (i, group) in by_key(report.findings).iter().enumerate() {
+    for (i, group) in key_groups(report.findings).iter().enumerate() {
         let f = group[0];
         if style.quiet {
             let mut line = header_line(report, f, style);
@@ -106,19 +106,19 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
     Ok(())
 }
 
-/// The findings grouped by key (its fingerprint), each group in report order and the groups in the
-/// order of their first finding: a key copied into a hundred fixtures is one entry, most severe
-/// first as the findings are.
-fn by_key(findings: &[Finding]) -> Vec<Vec<&Finding>> {
+/// The findings grouped by key, each group in report order and the groups in the order of their
+/// first finding: a key copied into a hundred fixtures is one entry, most severe first as the
+/// findings are. (`keys::group` orders by spread for many repositories; one report keeps its own.)
+fn key_groups(findings: &[Finding]) -> Vec<Vec<&Finding>> {
     let mut groups: Vec<Vec<&Finding>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<&[u8], usize> = HashMap::new();
     for f in findings {
-        // A known key in a new place stands apart: it says something the other places do not.
-        let key = format!("{}{}", f.secret.fingerprint(), f.known_elsewhere);
-        match index.get(&key) {
+        // The key's bytes are what its fingerprint is of. A baselined key is "known, new
+        // location" at every place it is reported, so that never splits a group.
+        match index.get(f.secret.as_bytes()) {
             Some(&g) => groups[g].push(f),
             None => {
-                index.insert(key, groups.len());
+                index.insert(f.secret.as_bytes(), groups.len());
                 groups.push(vec![f]);
             }
         }
@@ -131,11 +131,7 @@ fn spread(group: &[&Finding]) -> String {
     let mut files: Vec<String> = group.iter().map(|f| f.source()).collect();
     files.sort_unstable();
     files.dedup();
-    format!(
-        "{} in {}",
-        count(group.len() as u64, "occurrence", "occurrences"),
-        count(files.len() as u64, "file", "files")
-    )
+    super::by_key::occurrences_in_files(group.len(), files.len())
 }
 
 /// `path:line:col`, and the commit for history.
@@ -237,7 +233,16 @@ pub fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary;
     let findings = match s.findings {
         0 => "no findings".to_string(),
-        _ => super::by_key::report_counts(report),
+        _ => {
+            let groups = key_groups(report.findings);
+            let severest = groups.iter().map(|g| {
+                g.iter()
+                    .map(|f| f.severity(report.rules))
+                    .max()
+                    .unwrap_or(Severity::Info)
+            });
+            super::by_key::key_counts(groups.len(), severest, report.findings.len())
+        }
     };
     let scope = match s.commits {
         Some(c) => format!(

@@ -155,10 +155,10 @@ pub fn shell_quote(path: &str) -> String {
     }
 }
 
-/// `steps`, changed by what `--verify` learnt: a key Stripe confirmed working leads with rolling
-/// it now; one Stripe rejects gets steps without rolling. Only secret keys are ever verified, and
-/// any other answer (unknown, not verifiable, not asked) leaves the usual steps, which assume the
-/// key works.
+/// The steps for a key (`steps`, or for one finding `steps_for` its circumstances), changed by
+/// what `--verify` learnt: a key Stripe confirmed working leads with rolling it now; one Stripe
+/// rejects gets steps without rolling. Only secret keys are ever verified, and any other answer
+/// (unknown, not verifiable, not asked) leaves the usual steps, which assume the key works.
 pub fn verified_steps(
     rules: &RuleSet,
     rule: usize,
@@ -166,36 +166,12 @@ pub fn verified_steps(
     place: Place,
     public_example: bool,
     status: Option<Status>,
+    finding: Option<&Circumstances<'_>>,
 ) -> Vec<String> {
-    verified(rules, rule, variant, place, public_example, status, || {
-        steps(rules, rule, variant, place, public_example)
-    })
-}
-
-/// `steps_for` (one finding's steps), changed by what `--verify` learnt, as `verified_steps`.
-pub fn verified_steps_for(
-    rules: &RuleSet,
-    rule: usize,
-    variant: usize,
-    place: Place,
-    public_example: bool,
-    status: Option<Status>,
-    c: &Circumstances<'_>,
-) -> Vec<String> {
-    verified(rules, rule, variant, place, public_example, status, || {
-        steps_for(rules, rule, variant, place, public_example, c)
-    })
-}
-
-fn verified(
-    rules: &RuleSet,
-    rule: usize,
-    variant: usize,
-    place: Place,
-    public_example: bool,
-    status: Option<Status>,
-    usual: impl FnOnce() -> Vec<String>,
-) -> Vec<String> {
+    let usual = || match finding {
+        Some(c) => steps_for(rules, rule, variant, place, public_example, c),
+        None => steps(rules, rule, variant, place, public_example),
+    };
     if public_example || rules.rules[rule].variants[variant].class != KeyClass::Secret {
         return usual();
     }
@@ -322,10 +298,11 @@ mod tests {
             let (r, v) = find(&rules, prefix);
             for place in Place::ALL {
                 let usual = steps(&rules, r, v, place, false);
-                let active = verified_steps(&rules, r, v, place, false, Some(Status::Active));
+                let active = verified_steps(&rules, r, v, place, false, Some(Status::Active), None);
                 assert!(active[0].contains("roll it first"), "{active:?}");
                 assert_eq!(active[1..], usual[..]);
-                let inactive = verified_steps(&rules, r, v, place, false, Some(Status::Inactive));
+                let inactive =
+                    verified_steps(&rules, r, v, place, false, Some(Status::Inactive), None);
                 assert!(inactive[0].contains("HTTP 401"), "{inactive:?}");
                 assert!(
                     inactive
@@ -338,11 +315,21 @@ mod tests {
                     "{inactive:?}"
                 );
                 for other in [None, Some(Status::Unknown), Some(Status::NotVerifiable)] {
-                    assert_eq!(verified_steps(&rules, r, v, place, false, other), usual);
+                    assert_eq!(
+                        verified_steps(&rules, r, v, place, false, other, None),
+                        usual
+                    );
                 }
             }
-            let history =
-                verified_steps(&rules, r, v, Place::History, false, Some(Status::Inactive));
+            let history = verified_steps(
+                &rules,
+                r,
+                v,
+                Place::History,
+                false,
+                Some(Status::Inactive),
+                None,
+            );
             assert!(
                 history.iter().any(|s| s.contains("git filter-repo")),
                 "{history:?}"
@@ -351,12 +338,28 @@ mod tests {
         // A public key or a public example keeps its steps whatever the answer.
         let (r, v) = find(&rules, "pk_live_");
         assert_eq!(
-            verified_steps(&rules, r, v, Place::History, false, Some(Status::Active)),
+            verified_steps(
+                &rules,
+                r,
+                v,
+                Place::History,
+                false,
+                Some(Status::Active),
+                None
+            ),
             steps(&rules, r, v, Place::History, false)
         );
         let (r, v) = find(&rules, "sk_test_");
         assert_eq!(
-            verified_steps(&rules, r, v, Place::History, true, Some(Status::Inactive)),
+            verified_steps(
+                &rules,
+                r,
+                v,
+                Place::History,
+                true,
+                Some(Status::Inactive),
+                None
+            ),
             rules.public_example_remediation
         );
     }
