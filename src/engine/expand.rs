@@ -256,9 +256,10 @@ impl<'m> Expander<'m> {
         }
         let expanded = compressed::expand(c, data, 0, budget);
         match expanded.stop {
-            // A magic number met in decoded text that starts no real stream (`H4sI` in prose)
-            // is not worth a line.
-            Some(Stop::Damaged(_)) if level.in_layer && expanded.data.is_empty() => {}
+            // A magic number met in decoded text that starts no real stream (`H4sI` in prose),
+            // or zlib's two bytes at the start of a text file (`x^2`), is not worth a line.
+            Some(Stop::Damaged(_))
+                if (level.in_layer && expanded.data.is_empty()) || c.weak_magic() => {}
             Some(Stop::Limit(why)) | Some(Stop::Damaged(why)) => self.note(level.path, why),
             None => {}
         }

@@ -115,8 +115,9 @@ fn rotated_logs_in_every_compression_keep_their_own_path() {
     }
     log.push_str(&format!("2026-01-01T00:01:00 POST /v1/charges auth={k}\n"));
     let data = log.as_bytes();
-    let files: [(&str, Vec<u8>, &str); 4] = [
+    let files: [(&str, Vec<u8>, &str); 5] = [
         ("logs/app.log.2.gz", pack::gzip(data), "gzip"),
+        ("cache/app.log.z", pack::zlib(data), "zlib"),
         ("logs/app.log.bz2", pack::bzip2(data), "bzip2"),
         ("logs/app.log.xz", pack::xz(data), "xz"),
         ("logs/app.log.zst", pack::zstd(data), "zstd"),
@@ -131,6 +132,35 @@ fn rotated_logs_in_every_compression_keep_their_own_path() {
             assert_eq!(mine.len(), 1, "{mode:?} {path}: {found:#?}");
             assert_at(mine[0], path, 41, 43, &[how]);
         }
+    }
+}
+
+/// zlib's header is two bytes, and one of them is `x^`: a text file starting so is scanned as
+/// text, with no note about a damaged stream; a real zlib file cut short still gives the key in
+/// what it held.
+#[test]
+fn text_that_starts_like_zlib_is_text_and_a_cut_zlib_file_is_read_to_the_cut() {
+    let (k, k2) = (key("sk_live_", 24), key("rk_live_", 24));
+    let text = format!("x^2 + y^2 = r^2\nstripe_key = {k2}\n");
+    let mut log = String::new();
+    for i in 0..200 {
+        log.push_str(&format!(
+            "2026-01-01T00:00:{:02} GET /health/{i} 200\n",
+            i % 60
+        ));
+    }
+    log.insert_str(0, &format!("auth={k}\n"));
+    let z = pack::zlib(log.as_bytes());
+    let cut = &z[..z.len() / 2];
+    let inputs: [(&str, &[u8]); 2] = [("notes/math.md", text.as_bytes()), ("cache/log.z", cut)];
+    for mode in MODES {
+        let (_t, r) = scan_as(mode, &inputs, &[]);
+        assert_eq!(r.code, 1, "{mode:?}: {}", r.stderr);
+        let found = r.findings();
+        assert_eq!(found.len(), 2, "{mode:?}: {found:#?}");
+        assert_at(finding_of(&found, &k2, mode), "notes/math.md", 2, 14, &[]);
+        assert_at(finding_of(&found, &k, mode), "cache/log.z", 1, 6, &["zlib"]);
+        assert!(!r.stderr.contains("math.md"), "{mode:?}: {}", r.stderr);
     }
 }
 

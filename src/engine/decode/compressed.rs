@@ -29,9 +29,24 @@ impl Compression {
         }
     }
 
-    /// A whole-file compression by its magic bytes. zlib's two-byte header is too weak to tell a
-    /// file by: it is only recognised where something already says "compressed" (see `sniff_layer`).
+    /// A whole-file compression by its magic bytes, and zlib by the header that its own tools
+    /// write (window 32 KiB, `78 01`, `78 5E`, `78 9C` or `78 DA` by level). That header is two
+    /// bytes, and `x^` can start a text file: a stream it starts that breaks off is not worth a
+    /// note (see `weak_magic`), and the bytes are scanned as they are in any case.
     pub fn sniff(data: &[u8]) -> Option<Compression> {
+        Compression::sniff_strong(data).or_else(|| {
+            let zlib =
+                data.len() >= 8 && data[0] == 0x78 && [0x01, 0x5E, 0x9C, 0xDA].contains(&data[1]);
+            zlib.then_some(Compression::Zlib)
+        })
+    }
+
+    /// Whether bytes that are no such stream may carry this magic by chance.
+    pub fn weak_magic(self) -> bool {
+        self == Compression::Zlib
+    }
+
+    fn sniff_strong(data: &[u8]) -> Option<Compression> {
         if data.starts_with(&[0x1F, 0x8B, 0x08]) {
             Some(Compression::Gzip)
         } else if data.len() >= 10
@@ -49,10 +64,10 @@ impl Compression {
         }
     }
 
-    /// As `sniff`, plus zlib: for bytes that came out of a decoded layer, where a compressed
-    /// stream is what one expects to find.
+    /// As `sniff`, plus zlib with any window size and level: for bytes that came out of a decoded
+    /// layer, where a compressed stream is what one expects to find.
     pub fn sniff_layer(data: &[u8]) -> Option<Compression> {
-        Compression::sniff(data).or_else(|| {
+        Compression::sniff_strong(data).or_else(|| {
             let zlib = data.len() >= 2
                 && data[0] & 0x0F == 8
                 && data[0] >> 4 <= 7
@@ -309,8 +324,15 @@ mod tests {
         let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(b"abc").unwrap();
         let z = e.finish().unwrap();
-        assert_eq!(Compression::sniff(&z), None);
+        assert_eq!(Compression::sniff(&z), Some(Compression::Zlib));
         assert_eq!(Compression::sniff_layer(&z), Some(Compression::Zlib));
         assert_eq!(Compression::sniff_layer(b"xy"), None);
+        // A smaller window than zlib's tools write: only in a decoded layer.
+        let small_window = [0x68, 0x81, 0x4B, 0x4C, 0x4A, 0x06, 0x00, 0x00];
+        assert_eq!(Compression::sniff(&small_window), None);
+        assert_eq!(
+            Compression::sniff_layer(&small_window),
+            Some(Compression::Zlib)
+        );
     }
 }
