@@ -9,12 +9,45 @@ use std::path::{Path, PathBuf};
 /// No real ignore file comes near this; past it, reading one is a hazard, not a help.
 const MAX_IGNORE_FILE: u64 = 8 << 20;
 
+/// The names in a directory whose files the walker reads as ignore rules.
+const NAMES: [&str; 3] = [".gitignore", ".ignore", ".git"];
+
 /// An ignore file in `dir` the walker must not read, and why.
 pub fn unusable(dir: &Path) -> Option<(PathBuf, &'static str)> {
-    for name in [".gitignore", ".ignore"] {
+    unusable_of(dir, [true; 3])
+}
+
+/// Lists `dir` once, for two answers: how many entries it has besides `.git` (what the walker
+/// will see, less what ignore rules drop), and `unusable`'s. Only ignore files the listing shows
+/// are looked at, which saves three failed lookups in most directories.
+pub fn survey(dir: &Path) -> (u64, Option<(PathBuf, &'static str)>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        // The walk reports a folder it cannot list.
+        return (0, unusable(dir));
+    };
+    let mut entries_seen = 0;
+    let mut present = [false; 3];
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if let Some(i) = NAMES.iter().position(|n| name == *n) {
+            present[i] = true;
+        }
+        if name != ".git" {
+            entries_seen += 1;
+        }
+    }
+    (entries_seen, unusable_of(dir, present))
+}
+
+/// As `unusable`, looking only at the names marked present.
+fn unusable_of(dir: &Path, present: [bool; 3]) -> Option<(PathBuf, &'static str)> {
+    for (name, _) in NAMES[..2].iter().zip(present).filter(|(_, p)| *p) {
         if let Some(bad) = check(&dir.join(name)) {
             return Some(bad);
         }
+    }
+    if !present[2] {
+        return None;
     }
     let git = dir.join(".git");
     match fs::metadata(&git) {

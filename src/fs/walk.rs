@@ -17,6 +17,7 @@ use crate::rules::Place;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct WalkOptions {
@@ -86,15 +87,19 @@ pub fn scan(
         count_ignored: !opts.no_ignore,
         collected: &collected,
     };
-    let quarantined = Arc::new(Mutex::new(Vec::new()));
+    let guard = Guard::default();
     if !walk_roots.is_empty() {
-        let guard = (!opts.no_ignore).then(|| quarantined.clone());
-        walker(&walk_roots, opts, !opts.no_ignore, guard)
+        let guarded = (!opts.no_ignore).then(|| guard.clone());
+        walker(&walk_roots, opts, !opts.no_ignore, guarded)
             .build_parallel()
             .visit(&mut visitors);
     }
-    let set_aside = std::mem::take(&mut *lock(&quarantined));
-    lock(&collected).reached += set_aside.len() as u64;
+    let set_aside = std::mem::take(&mut *lock(&guard.quarantined));
+    {
+        let mut c = lock(&collected);
+        c.reached += set_aside.len() as u64;
+        c.listed += guard.listed.load(Ordering::Relaxed);
+    }
     for (dir, file, why) in set_aside {
         diag.note(
             &display_path(&file),
@@ -116,13 +121,22 @@ pub fn scan(
 
 type Quarantine = Arc<Mutex<Vec<(PathBuf, PathBuf, &'static str)>>>;
 
+/// What a walk with ignore rules keeps: directories set aside, and how many entries the
+/// directories it enters hold, ignored or not.
+#[derive(Clone, Default)]
+struct Guard {
+    quarantined: Quarantine,
+    listed: Arc<AtomicU64>,
+}
+
 /// A walk over `roots`. With `guard`, directories holding an ignore file that cannot be read
-/// safely are left out of this walk and recorded there, to be walked again without ignore rules.
+/// safely are left out of this walk and recorded there, to be walked again without ignore rules,
+/// and the entries of every directory below the roots are counted there.
 fn walker(
     roots: &[PathBuf],
     opts: &WalkOptions,
     ignore: bool,
-    guard: Option<Quarantine>,
+    guard: Option<Guard>,
 ) -> WalkBuilder {
     let mut builder = WalkBuilder::new(&roots[0]);
     for r in &roots[1..] {
@@ -146,12 +160,17 @@ fn walker(
             if !e.file_type().is_some_and(|t| t.is_dir()) {
                 return true;
             }
-            match ignore_files::unusable(e.path()) {
-                Some((file, why)) => {
-                    lock(guard).push((e.path().to_path_buf(), file, why));
+            // The walker drops ignored entries before anyone sees them, and reads this
+            // directory's ignore files before its visitor runs: one listing here serves both.
+            match ignore_files::survey(e.path()) {
+                (_, Some((file, why))) => {
+                    lock(&guard.quarantined).push((e.path().to_path_buf(), file, why));
                     false
                 }
-                None => true,
+                (entries, None) => {
+                    guard.listed.fetch_add(entries, Ordering::Relaxed);
+                    true
+                }
             }
         });
     builder
@@ -303,9 +322,8 @@ impl ParallelVisitor for Visitor<'_> {
             self.reached += 1;
         }
         if ft.is_dir() {
-            if self.count_ignored {
-                // The walker drops ignored entries before anyone sees them: list the folder to
-                // learn how many there were. A folder we cannot list is reported by the walk.
+            // Directories below a root were counted as the walk reached them (`Guard`).
+            if self.count_ignored && entry.depth() == 0 {
                 if let Ok(dir) = std::fs::read_dir(entry.path()) {
                     self.listed += dir.flatten().filter(|e| e.file_name() != ".git").count() as u64;
                 }

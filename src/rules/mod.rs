@@ -264,6 +264,14 @@ pub struct VariantSpec {
     /// `secret` (default), `short_lived` or `public`: which `[places.*]` advice applies.
     #[serde(default)]
     pub class: KeyClass,
+    /// Whether the prefix is looked for inside base64 (default true). Each such prefix costs the
+    /// prefilter up to three literals, and past 32 literals its fast search halves in speed.
+    #[serde(default = "yes")]
+    pub in_base64: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_entropy() -> f64 {
@@ -308,6 +316,7 @@ pub struct Variant {
     pub label: String,
     pub remediation: Vec<String>,
     pub class: KeyClass,
+    pub in_base64: bool,
 }
 
 /// Every rule in effect, plus the advice by place and the known public example keys.
@@ -516,6 +525,7 @@ fn compile(spec: &RuleSpec, file: &str, text: &str, regexes: Regexes) -> Result<
             label: v.label.clone(),
             remediation: v.remediation.clone(),
             class: v.class,
+            in_base64: v.in_base64,
         });
     }
     let lower = |words: &[String]| -> Vec<Vec<u8>> {

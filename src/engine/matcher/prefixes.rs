@@ -13,8 +13,13 @@
 //!   ride in the anchors' search, so a buffer with none costs nothing more. A short prefix with
 //!   no gate is searched everywhere.
 //!
-//! Extra literals (the encoded forms of anchors, see `engine::decode`) ride in the same search:
-//! their hits are handed back as they are, for the caller to decode around.
+//! Extra literals (the encoded forms of anchors, see `engine::decode`) get searches of their own,
+//! whose hits are handed back as they are, for the caller to decode around. Teddy puts its
+//! literals into 8 buckets and checks every byte whose first four match some bucket's nibble
+//! sets; with four or more literals to a bucket that is a few percent of all text, so the 31
+//! literals of one search cost more than two searches of 13 and 18 (tree200: 0.174 s against
+//! 0.159 s; one search of 48, which takes the half-speed 16-bucket form, was slower still).
+//! Extra literals holding a NUL byte (UTF-16 forms) are searched only where a buffer holds one.
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
@@ -70,13 +75,52 @@ enum Meaning {
     Extra(usize),
 }
 
-pub struct Prefixes {
-    prefixes: Vec<Vec<u8>>,
-    /// Anchors and gates in one search.
-    literals: Option<Searcher>,
+/// A search for some literals, and what a hit of each means.
+struct Literals {
+    searcher: Searcher,
     /// Literal id → its meanings, and those of the literals that are its own prefixes: a
     /// leftmost-longest search reports only the longest literal starting at a byte.
     meanings: Vec<Vec<Meaning>>,
+}
+
+impl Literals {
+    fn new(literals: &[(Vec<u8>, Vec<Meaning>)]) -> Result<Option<Literals>, String> {
+        if literals.is_empty() {
+            return Ok(None);
+        }
+        let meanings = literals
+            .iter()
+            .map(|(lit, _)| {
+                let mut all: Vec<Meaning> = Vec::new();
+                for (other, m) in literals {
+                    if !lit.starts_with(other) {
+                        continue;
+                    }
+                    for x in m {
+                        if !all.contains(x) {
+                            all.push(*x);
+                        }
+                    }
+                }
+                all
+            })
+            .collect();
+        let bytes: Vec<Vec<u8>> = literals.iter().map(|(l, _)| l.clone()).collect();
+        Ok(Some(Literals {
+            searcher: Searcher::new(&bytes)?,
+            meanings,
+        }))
+    }
+}
+
+pub struct Prefixes {
+    prefixes: Vec<Vec<u8>>,
+    /// Anchors and gates in one search.
+    literals: Option<Literals>,
+    /// Extra literals without a NUL byte.
+    extra: Option<Literals>,
+    /// Extra literals holding a NUL byte, searched only where one is.
+    extra_with_nul: Option<Literals>,
     short: Option<Searcher>,
     /// Short searcher's pattern id → prefix id.
     short_ids: Vec<usize>,
@@ -144,33 +188,17 @@ impl Prefixes {
         for (n, literal) in extra.iter().enumerate() {
             add(literal, Meaning::Extra(n));
         }
-        let meanings = literals
-            .iter()
-            .map(|(lit, _)| {
-                let mut all: Vec<Meaning> = Vec::new();
-                for (other, m) in &literals {
-                    if !lit.starts_with(other) {
-                        continue;
-                    }
-                    for x in m {
-                        if !all.contains(x) {
-                            all.push(*x);
-                        }
-                    }
-                }
-                all
-            })
-            .collect();
-        let literal_bytes: Vec<Vec<u8>> = literals.into_iter().map(|(l, _)| l).collect();
+        let is_extra = |m: &[Meaning]| m.iter().all(|x| matches!(x, Meaning::Extra(_)));
+        let (extra, literals): (Vec<_>, Vec<_>) =
+            literals.into_iter().partition(|(_, m)| is_extra(m));
+        let (with_nul, without): (Vec<_>, Vec<_>) =
+            extra.into_iter().partition(|(l, _)| l.contains(&0));
         let short_literals: Vec<Vec<u8>> = short.iter().map(|&i| prefixes[i].clone()).collect();
         Ok(Prefixes {
             prefixes: prefixes.to_vec(),
-            literals: if literal_bytes.is_empty() {
-                None
-            } else {
-                Some(Searcher::new(&literal_bytes)?)
-            },
-            meanings,
+            literals: Literals::new(&literals)?,
+            extra: Literals::new(&without)?,
+            extra_with_nul: Literals::new(&with_nul)?,
             short: if short.is_empty() {
                 None
             } else {
@@ -204,51 +232,33 @@ impl Prefixes {
     ) {
         out.clear();
         extra.clear();
-        let extra_until = until.saturating_add(self.extra_reach);
         let gated = self.short.is_some() && !self.short_everywhere;
-        // Gate hits, widened by the reach and merged, in order.
-        let mut near_gates: Vec<(usize, usize)> = Vec::new();
+        let at = if gated {
+            from.saturating_sub(self.reach)
+        } else {
+            from
+        };
+        let mut sink = Sink {
+            from,
+            until,
+            extra_until: until.saturating_add(self.extra_reach),
+            out,
+            extra,
+            near_gates: Vec::new(),
+        };
         if let Some(literals) = &self.literals {
-            let mut at = if gated {
-                from.saturating_sub(self.reach)
-            } else {
-                from
-            };
-            while let Some((q, _, l)) = literals.find(hay, at) {
-                for &meaning in &self.meanings[l] {
-                    match meaning {
-                        Meaning::Anchor { prefix, offset } => {
-                            let Some(start) = q.checked_sub(offset) else {
-                                continue;
-                            };
-                            let p = &self.prefixes[prefix];
-                            if start >= from && start < until && hay[start..].starts_with(p) {
-                                out.push((start, start + p.len(), prefix));
-                            }
-                        }
-                        Meaning::Gate => {
-                            let lo = q.saturating_sub(self.reach);
-                            // A column header vouches for every row below it.
-                            let hi = if names_columns(hay, q) {
-                                usize::MAX
-                            } else {
-                                q.saturating_add(self.reach)
-                            };
-                            match near_gates.last_mut() {
-                                Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
-                                _ => near_gates.push((lo, hi)),
-                            }
-                        }
-                        Meaning::Extra(n) => {
-                            if q >= from && q < extra_until {
-                                extra.push((q, n));
-                            }
-                        }
-                    }
-                }
-                at = q + 1;
+            self.search(literals, hay, at, &mut sink);
+        }
+        if let Some(literals) = &self.extra {
+            self.search(literals, hay, sink.from, &mut sink);
+        }
+        if let Some(literals) = &self.extra_with_nul {
+            if memchr::memchr(0, &hay[sink.from.min(hay.len())..]).is_some() {
+                self.search(literals, hay, sink.from, &mut sink);
             }
         }
+        sink.extra.sort_unstable();
+        let near_gates = sink.near_gates;
         if let Some(short) = &self.short {
             if self.short_everywhere {
                 self.find_short(short, hay, from, until, out);
@@ -266,11 +276,54 @@ impl Prefixes {
         out.dedup_by_key(|m| m.0);
     }
 
-    /// Whether the literals are searched with the packed (Teddy) searcher, which takes at most
-    /// 64 literals and is several times faster than the automaton.
+    /// Every hit of `literals` from `at` on, by what it means: a prefix starting in
+    /// `from..until`, a gate's reach (widened and merged, in order), an extra literal.
+    fn search(&self, literals: &Literals, hay: &[u8], mut at: usize, sink: &mut Sink) {
+        while let Some((q, _, l)) = literals.searcher.find(hay, at) {
+            for &meaning in &literals.meanings[l] {
+                match meaning {
+                    Meaning::Anchor { prefix, offset } => {
+                        let Some(start) = q.checked_sub(offset) else {
+                            continue;
+                        };
+                        let p = &self.prefixes[prefix];
+                        if start >= sink.from && start < sink.until && hay[start..].starts_with(p) {
+                            sink.out.push((start, start + p.len(), prefix));
+                        }
+                    }
+                    Meaning::Gate => {
+                        let lo = q.saturating_sub(self.reach);
+                        // A column header vouches for every row below it.
+                        let hi = if names_columns(hay, q) {
+                            usize::MAX
+                        } else {
+                            q.saturating_add(self.reach)
+                        };
+                        match sink.near_gates.last_mut() {
+                            Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
+                            _ => sink.near_gates.push((lo, hi)),
+                        }
+                    }
+                    Meaning::Extra(n) => {
+                        if q >= sink.from && q < sink.extra_until {
+                            sink.extra.push((q, n));
+                        }
+                    }
+                }
+            }
+            at = q + 1;
+        }
+    }
+
+    /// For the search of anchors and gates and the search of extra literals without a NUL: how
+    /// many literals it holds, and whether it is the packed (Teddy) searcher.
     #[cfg(test)]
-    pub fn packed(&self) -> bool {
-        matches!(self.literals, Some(Searcher::Packed(_)))
+    pub fn searches(&self) -> [(usize, bool); 2] {
+        [&self.literals, &self.extra].map(|l| {
+            l.as_ref().map_or((0, true), |l| {
+                (l.meanings.len(), matches!(l.searcher, Searcher::Packed(_)))
+            })
+        })
     }
 
     /// Short prefixes starting in `hay[lo..hi]`.
@@ -285,6 +338,17 @@ impl Prefixes {
             at = start + 1;
         }
     }
+}
+
+/// Where one buffer's hits go.
+struct Sink<'a> {
+    from: usize,
+    until: usize,
+    extra_until: usize,
+    out: &'a mut Vec<Found>,
+    extra: &'a mut Vec<(usize, usize)>,
+    /// Gate hits, widened by the reach and merged, in order.
+    near_gates: Vec<(usize, usize)>,
 }
 
 /// Whether the word at `q` is in a column header: the first line of `hay` when it is
