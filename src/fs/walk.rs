@@ -4,7 +4,7 @@
 //! `scan docs` reports `docs/readme.md`, an absolute argument gives absolute paths. What the
 //! ignore rules left out is counted (a folder once), so the summary can say so.
 
-use super::ignore_files;
+use super::{ignore_files, ignored};
 use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::engine::scanner::{Origin, Scanner};
@@ -17,7 +17,6 @@ use crate::rules::Place;
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct WalkOptions {
@@ -32,10 +31,6 @@ pub struct WalkOptions {
 struct Collected {
     findings: Vec<Finding>,
     stats: Stats,
-    /// Entries of the folders walked with ignore rules (`.git` aside), and how many of them the
-    /// walk visited or set aside: the difference is what the rules left out.
-    listed: u64,
-    reached: u64,
 }
 
 /// Scans `paths` (files, directories, or `-` for stdin). `frame` says how the paths read, for
@@ -84,22 +79,19 @@ pub fn scan(
         frame,
         diag,
         opts,
-        count_ignored: !opts.no_ignore,
         collected: &collected,
     };
-    let guard = Guard::default();
+    let quarantined = Arc::new(Mutex::new(Vec::new()));
+    let mut ignored = 0;
     if !walk_roots.is_empty() {
-        let guarded = (!opts.no_ignore).then(|| guard.clone());
-        walker(&walk_roots, opts, !opts.no_ignore, guarded)
+        let guard = (!opts.no_ignore).then(|| quarantined.clone());
+        let before = ignored::so_far();
+        walker(&walk_roots, opts, !opts.no_ignore, guard)
             .build_parallel()
             .visit(&mut visitors);
+        ignored = ignored::so_far() - before;
     }
-    let set_aside = std::mem::take(&mut *lock(&guard.quarantined));
-    {
-        let mut c = lock(&collected);
-        c.reached += set_aside.len() as u64;
-        c.listed += guard.listed.load(Ordering::Relaxed);
-    }
+    let set_aside = std::mem::take(&mut *lock(&quarantined));
     for (dir, file, why) in set_aside {
         diag.note(
             &display_path(&file),
@@ -108,35 +100,25 @@ pub fn scan(
         plain_roots.push(dir);
     }
     if !plain_roots.is_empty() {
-        visitors.count_ignored = false;
         walker(&plain_roots, opts, false, None)
             .build_parallel()
             .visit(&mut visitors);
     }
     let c = collected.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut stats = c.stats;
-    stats.ignored = c.listed.saturating_sub(c.reached);
+    stats.ignored = ignored;
     (c.findings, stats)
 }
 
 type Quarantine = Arc<Mutex<Vec<(PathBuf, PathBuf, &'static str)>>>;
 
-/// What a walk with ignore rules keeps: directories set aside, and how many entries the
-/// directories it enters hold, ignored or not.
-#[derive(Clone, Default)]
-struct Guard {
-    quarantined: Quarantine,
-    listed: Arc<AtomicU64>,
-}
-
 /// A walk over `roots`. With `guard`, directories holding an ignore file that cannot be read
-/// safely are left out of this walk and recorded there, to be walked again without ignore rules,
-/// and the entries of every directory below the roots are counted there.
+/// safely are left out of this walk and recorded there, to be walked again without ignore rules.
 fn walker(
     roots: &[PathBuf],
     opts: &WalkOptions,
     ignore: bool,
-    guard: Option<Guard>,
+    guard: Option<Quarantine>,
 ) -> WalkBuilder {
     let mut builder = WalkBuilder::new(&roots[0]);
     for r in &roots[1..] {
@@ -160,17 +142,12 @@ fn walker(
             if !e.file_type().is_some_and(|t| t.is_dir()) {
                 return true;
             }
-            // The walker drops ignored entries before anyone sees them, and reads this
-            // directory's ignore files before its visitor runs: one listing here serves both.
-            match ignore_files::survey(e.path()) {
-                (_, Some((file, why))) => {
-                    lock(&guard.quarantined).push((e.path().to_path_buf(), file, why));
+            match ignore_files::unusable(e.path()) {
+                Some((file, why)) => {
+                    lock(guard).push((e.path().to_path_buf(), file, why));
                     false
                 }
-                (entries, None) => {
-                    guard.listed.fetch_add(entries, Ordering::Relaxed);
-                    true
-                }
+                None => true,
             }
         });
     builder
@@ -265,8 +242,6 @@ struct Builder<'s> {
     frame: &'s Frame,
     diag: &'s Diagnostics,
     opts: &'s WalkOptions,
-    /// Whether this walk applies ignore rules, so what they leave out is counted.
-    count_ignored: bool,
     collected: &'s Mutex<Collected>,
 }
 
@@ -277,12 +252,9 @@ impl<'s> ParallelVisitorBuilder<'s> for Builder<'s> {
             allow: self.allow,
             frame: self.frame,
             diag: self.diag,
-            count_ignored: self.count_ignored,
             collected: self.collected,
             findings: Vec::new(),
             stats: Stats::default(),
-            listed: 0,
-            reached: 0,
         })
     }
 }
@@ -293,12 +265,9 @@ struct Visitor<'s> {
     allow: &'s Allow,
     frame: &'s Frame,
     diag: &'s Diagnostics,
-    count_ignored: bool,
     collected: &'s Mutex<Collected>,
     findings: Vec<Finding>,
     stats: Stats,
-    listed: u64,
-    reached: u64,
 }
 
 impl ParallelVisitor for Visitor<'_> {
@@ -318,16 +287,7 @@ impl ParallelVisitor for Visitor<'_> {
         let Some(ft) = entry.file_type() else {
             return WalkState::Continue; // stdin marker; handled before the walk
         };
-        if self.count_ignored && entry.depth() > 0 {
-            self.reached += 1;
-        }
         if ft.is_dir() {
-            // Directories below a root were counted as the walk reached them (`Guard`).
-            if self.count_ignored && entry.depth() == 0 {
-                if let Ok(dir) = std::fs::read_dir(entry.path()) {
-                    self.listed += dir.flatten().filter(|e| e.file_name() != ".git").count() as u64;
-                }
-            }
             return WalkState::Continue;
         }
         let display = display_path(entry.path());
@@ -374,8 +334,6 @@ impl Drop for Visitor<'_> {
         c.findings.append(&mut self.findings);
         c.stats.files += self.stats.files;
         c.stats.bytes += self.stats.bytes;
-        c.listed += self.listed;
-        c.reached += self.reached;
     }
 }
 

@@ -371,18 +371,21 @@ fn the_summary_counts_what_gitignore_left_out_and_names_no_ignore() {
     write(dir.path(), "build/a.js", "x\n");
     write(dir.path(), "build/b.js", "y\n");
     write(dir.path(), "src/main.py", "print(1)\n");
+    // A rule of a nested ignore file, deeper down.
+    write(dir.path(), "src/.ignore", "*.log\n");
+    write(dir.path(), "src/lib/debug.log", "z\n");
     let r = run(dir.path(), &["scan", "."]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("no findings in 2 files, 0.0 MB, ")
+        r.stderr.contains("no findings in 3 files, 0.0 MB, ")
             && r.stderr
                 .trim_end()
-                .ends_with("; 2 paths ignored by .gitignore or .ignore (--no-ignore scans them)"),
+                .ends_with("; 3 paths ignored by .gitignore or .ignore (--no-ignore scans them)"),
         "the key in the ignored .env is not silently skipped: {}",
         r.stderr
     );
     let r = run(dir.path(), &["scan", "--format", "json", "."]);
-    assert_eq!(r.json()["summary"]["ignored"], 2);
+    assert_eq!(r.json()["summary"]["ignored"], 3);
     let r = run(dir.path(), &["scan", "--no-ignore", "."]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
@@ -393,9 +396,10 @@ fn the_summary_counts_what_gitignore_left_out_and_names_no_ignore() {
     assert!(!r.stderr.contains("ignored"), "{}", r.stderr);
     // A single ignored file, in the singular.
     std::fs::remove_dir_all(dir.path().join("build")).expect("rm build");
+    std::fs::remove_dir_all(dir.path().join("src/lib")).expect("rm src/lib");
     let r = run(dir.path(), &["scan", "."]);
     assert!(
-        r.stderr.contains("in 2 files, ")
+        r.stderr.contains("in 3 files, ")
             && r.stderr
                 .contains("; 1 path ignored by .gitignore or .ignore (--no-ignore scans it)"),
         "{}",
