@@ -13,19 +13,25 @@
 //!   ride in the anchors' search, so a buffer with none costs nothing more. A short prefix with
 //!   no gate is searched everywhere.
 //!
-//! Extra literals (the encoded forms of anchors, see `engine::decode`) get searches of their own,
-//! whose hits are handed back as they are, for the caller to decode around. Teddy puts its
-//! literals into 8 buckets and checks every byte whose first four match some bucket's nibble
-//! sets; with four or more literals to a bucket that is a few percent of all text, so the 31
-//! literals of one search cost more than two searches of 13 and 18 (tree200: 0.174 s against
-//! 0.159 s; one search of 48, which takes the half-speed 16-bucket form, was slower still).
-//! Extra literals holding a NUL byte (UTF-16 forms) are searched only where a buffer holds one.
+//! Extra literals (the encoded forms of anchors, see `engine::decode`) ride in the same search:
+//! their hits are handed back as they are, for the caller to decode around. Those holding a NUL
+//! byte (UTF-16 forms) are searched apart, only where a buffer holds one: text has none. Teddy's
+//! cost is one pass over the bytes plus a check of each place whose first bytes fit a bucket's
+//! nibble sets; past `SLIM_MOST` literals its 16-bucket form, which reads half as many bytes a
+//! step but passes far fewer places on, is the faster one, and one search beats two.
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 
 /// Teddy's longest fingerprint; a shorter prefix would shorten it for every pattern.
 pub(super) const FINGERPRINT: usize = 4;
+
+/// Past this many literals one 16-bucket Teddy search beats the 8-bucket one, whose buckets then
+/// hold three or more literals each and pass too much text on to be checked. Measured over
+/// tree200's 193 MB in memory, milliseconds (8 buckets / 16): 11 literals 13.3/19.0, 19
+/// 16.5/19.5, 23 18.9/19.6, 26 24.0/19.8, 29 28.7/19.1; two 8-bucket searches of 11 and 18
+/// took 24.7.
+const SLIM_MOST: usize = 24;
 
 /// A literal match: start, end, pattern id.
 type Found = (usize, usize, usize);
@@ -40,11 +46,19 @@ impl Searcher {
     fn new(literals: &[Vec<u8>]) -> Result<Searcher, String> {
         // Leftmost-longest is the kind under which the packed searcher runs; it also prefers
         // `sk_org_live_` over a shorter literal at the same byte.
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(literals)
-            .build();
+        let packed = |fat: Option<bool>| {
+            packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostLongest)
+                .only_teddy_fat(fat)
+                .builder()
+                .extend(literals)
+                .build()
+        };
+        // The 16-bucket form needs AVX2; without it, the packed searcher's own choice.
+        let packed = match literals.len() > SLIM_MOST {
+            true => packed(Some(true)).or_else(|| packed(None)),
+            false => packed(None),
+        };
         match packed {
             Some(p) => Ok(Searcher::Packed(p)),
             None => AhoCorasickBuilder::new()
@@ -115,10 +129,8 @@ impl Literals {
 
 pub struct Prefixes {
     prefixes: Vec<Vec<u8>>,
-    /// Anchors and gates in one search.
+    /// Anchors, gates and extra literals without a NUL byte, in one search.
     literals: Option<Literals>,
-    /// Extra literals without a NUL byte.
-    extra: Option<Literals>,
     /// Extra literals holding a NUL byte, searched only where one is.
     extra_with_nul: Option<Literals>,
     short: Option<Searcher>,
@@ -156,9 +168,17 @@ impl Prefixes {
         extra: &[Vec<u8>],
         extra_reach: usize,
     ) -> Result<Prefixes, String> {
-        let (long, short): (Vec<usize>, Vec<usize>) =
-            (0..prefixes.len()).partition(|&i| prefixes[i].len() >= FINGERPRINT);
-        let long_prefixes: Vec<&[u8]> = long.iter().map(|&i| &prefixes[i][..]).collect();
+        let usable_gates = |i: usize| {
+            gates
+                .get(i)
+                .cloned()
+                .flatten()
+                .filter(|words| words.iter().all(|w| w.len() >= FINGERPRINT))
+        };
+        // Near gates: short prefixes, and long ones whose keys always hold a gate (`seti_` keys
+        // hold `_secret_`), which then cost no literal of their own.
+        let (long, short): (Vec<usize>, Vec<usize>) = (0..prefixes.len())
+            .partition(|&i| prefixes[i].len() >= FINGERPRINT && usable_gates(i).is_none());
         let mut literals: Vec<(Vec<u8>, Vec<Meaning>)> = Vec::new();
         let mut add = |literal: &[u8], meaning: Meaning| match literals
             .iter_mut()
@@ -167,37 +187,37 @@ impl Prefixes {
             Some((_, m)) => m.push(meaning),
             None => literals.push((literal.to_vec(), vec![meaning])),
         };
-        for anchor in choose_anchors(&long_prefixes) {
+        let mut short_everywhere = false;
+        let mut gate_words: Vec<Vec<u8>> = Vec::new();
+        for &p in &short {
+            match usable_gates(p) {
+                Some(words) => {
+                    for w in words {
+                        add(&w, Meaning::Gate);
+                        gate_words.push(w);
+                    }
+                }
+                None => short_everywhere = true,
+            }
+        }
+        let long_prefixes: Vec<&[u8]> = long.iter().map(|&i| &prefixes[i][..]).collect();
+        for anchor in choose_anchors(&long_prefixes, &gate_words) {
             for &p in &long {
                 if let Some(offset) = find(&prefixes[p], &anchor) {
                     add(&anchor, Meaning::Anchor { prefix: p, offset });
                 }
             }
         }
-        let mut short_everywhere = false;
-        for &p in &short {
-            match gates.get(p).cloned().flatten() {
-                Some(words) if words.iter().all(|w| w.len() >= FINGERPRINT) => {
-                    for w in &words {
-                        add(w, Meaning::Gate);
-                    }
-                }
-                _ => short_everywhere = true,
-            }
-        }
         for (n, literal) in extra.iter().enumerate() {
             add(literal, Meaning::Extra(n));
         }
-        let is_extra = |m: &[Meaning]| m.iter().all(|x| matches!(x, Meaning::Extra(_)));
-        let (extra, literals): (Vec<_>, Vec<_>) =
-            literals.into_iter().partition(|(_, m)| is_extra(m));
-        let (with_nul, without): (Vec<_>, Vec<_>) =
-            extra.into_iter().partition(|(l, _)| l.contains(&0));
+        let (with_nul, without): (Vec<_>, Vec<_>) = literals
+            .into_iter()
+            .partition(|(l, m)| l.contains(&0) && m.iter().all(|x| matches!(x, Meaning::Extra(_))));
         let short_literals: Vec<Vec<u8>> = short.iter().map(|&i| prefixes[i].clone()).collect();
         Ok(Prefixes {
             prefixes: prefixes.to_vec(),
-            literals: Literals::new(&literals)?,
-            extra: Literals::new(&without)?,
+            literals: Literals::new(&without)?,
             extra_with_nul: Literals::new(&with_nul)?,
             short: if short.is_empty() {
                 None
@@ -248,9 +268,6 @@ impl Prefixes {
         };
         if let Some(literals) = &self.literals {
             self.search(literals, hay, at, &mut sink);
-        }
-        if let Some(literals) = &self.extra {
-            self.search(literals, hay, sink.from, &mut sink);
         }
         if let Some(literals) = &self.extra_with_nul {
             if memchr::memchr(0, &hay[sink.from.min(hay.len())..]).is_some() {
@@ -315,14 +332,15 @@ impl Prefixes {
         }
     }
 
-    /// For the search of anchors and gates and the search of extra literals without a NUL: how
-    /// many literals it holds, and whether it is the packed (Teddy) searcher.
+    /// How many literals the main search holds, and whether it is Teddy in its 16-bucket form.
     #[cfg(test)]
-    pub fn searches(&self) -> [(usize, bool); 2] {
-        [&self.literals, &self.extra].map(|l| {
-            l.as_ref().map_or((0, true), |l| {
-                (l.meanings.len(), matches!(l.searcher, Searcher::Packed(_)))
-            })
+    pub fn main_search(&self) -> (usize, Option<bool>) {
+        self.literals.as_ref().map_or((0, None), |l| {
+            let fat = match &l.searcher {
+                Searcher::Packed(_) => Some(l.meanings.len() > SLIM_MOST),
+                Searcher::Automaton(_) => None,
+            };
+            (l.meanings.len(), fat)
         })
     }
 
@@ -380,10 +398,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Picks few anchors for `prefixes` (each at least FINGERPRINT bytes): greedily, the substring of
-/// FINGERPRINT bytes or more held by the most prefixes not yet covered, the longest on a tie (a
-/// longer literal matches less text by chance), then the first in byte order so the choice is
-/// always the same.
-pub(super) fn choose_anchors(prefixes: &[&[u8]]) -> Vec<Vec<u8>> {
+/// FINGERPRINT bytes or more held by the most prefixes not yet covered; on a tie one of the `free`
+/// literals (searched for anyway: `_secret_` serves `cuss_secret_`), else the longest (a longer
+/// literal matches less text by chance), then the first in byte order so the choice is always
+/// the same.
+pub(super) fn choose_anchors(prefixes: &[&[u8]], free: &[Vec<u8>]) -> Vec<Vec<u8>> {
     // Every substring long enough, with the prefix it came from, grouped into one bit set of
     // holders per substring so each round below is a count of bits.
     let mut pieces: Vec<(&[u8], usize)> = Vec::new();
@@ -417,9 +436,10 @@ pub(super) fn choose_anchors(prefixes: &[&[u8]]) -> Vec<Vec<u8>> {
                 .zip(&uncovered)
                 .map(|(a, b)| (a & b).count_ones())
                 .sum();
+            let rank = |c: &[u8]| (free.iter().any(|f| f == c), c.len());
             let better = match best {
                 None => n > 0,
-                Some((bn, b)) => n > bn || (n == bn && candidates[i].len() > candidates[b].len()),
+                Some((bn, b)) => n > bn || (n == bn && rank(candidates[i]) > rank(candidates[b])),
             };
             if better {
                 best = Some((n, i));
@@ -468,16 +488,29 @@ mod tests {
 
     #[test]
     fn anchors_are_shared_substrings() {
-        let a = choose_anchors(&[b"sk_live_", b"rk_live_", b"sk_test_", b"whsec_", b"oak_"]);
+        let a = choose_anchors(
+            &[b"sk_live_", b"rk_live_", b"sk_test_", b"whsec_", b"oak_"],
+            &[],
+        );
         assert_eq!(a, lits(&["k_live_", "sk_test_", "whsec_", "oak_"]));
-        let a = choose_anchors(&[
-            b"sk_live_",
-            b"pst_live_",
-            b"cs_test_",
-            b"rk_test_",
-            b"ek_test_",
-        ]);
+        let a = choose_anchors(
+            &[
+                b"sk_live_",
+                b"pst_live_",
+                b"cs_test_",
+                b"rk_test_",
+                b"ek_test_",
+            ],
+            &[],
+        );
         assert_eq!(a, lits(&["_test_", "_live_"]));
+        // A literal searched for anyway wins a tie with a longer one.
+        let pair: [&[u8]; 2] = [b"cuss_secret_", b"accs_secret__"];
+        assert_eq!(choose_anchors(&pair, &[]), lits(&["s_secret_"]));
+        assert_eq!(
+            choose_anchors(&pair, &lits(&["_secret_"])),
+            lits(&["_secret_"])
+        );
     }
 
     #[test]
