@@ -12,7 +12,7 @@
 use crate::engine::container::{self, Archive, Issues, Next};
 use crate::engine::decode::base64::{self, Joined};
 use crate::engine::decode::compressed::{self, Compression, Stop};
-use crate::engine::decode::{self, utf16, Encoded, Encoding, Utf16Reader};
+use crate::engine::decode::{self, manifest, utf16, Encoded, Encoding, Utf16Reader};
 use crate::engine::limits::{Budget, Limits};
 use crate::engine::lines::{chars, compose, Lines};
 use crate::engine::matcher::{Candidate, Hit, Matcher};
@@ -344,6 +344,10 @@ impl<'m> Expander<'m> {
     ) -> Vec<Placed> {
         let mut placed = Vec::new();
         let (mut b64_done, mut whole_done, mut u16_done) = (0, 0, 0);
+        // Runs decoded whole, by where they start: a Secret's value may be met twice. A document
+        // holding many Secrets (a `List`) is read once.
+        let mut runs_done = HashSet::new();
+        let mut secrets_done = 0;
         for c in cands {
             if budget.exhausted {
                 break;
@@ -356,10 +360,28 @@ impl<'m> Expander<'m> {
                     }
                 }
                 // A run is owned by the step holding its start.
-                Encoded::Base64Whole if c.at >= whole_done && c.at < until => {
+                Encoded::Base64Whole
+                    if c.at >= whole_done && c.at < until && !runs_done.contains(&c.at) =>
+                {
                     if let Some((p, done)) = self.whole(hay, c.at, level, budget) {
                         whole_done = done;
+                        runs_done.insert(c.at);
                         placed.push(p);
+                    }
+                }
+                Encoded::SecretKind
+                    if c.at >= secrets_done && c.at < until && manifest::is_kind(hay, c.at) =>
+                {
+                    let document = manifest::document(hay, c.at);
+                    secrets_done = document.end;
+                    for start in manifest::values(hay, document) {
+                        if runs_done.contains(&start) || budget.exhausted {
+                            continue;
+                        }
+                        if let Some(p) = self.encoded_twice(hay, start, level, budget) {
+                            runs_done.insert(start);
+                            placed.push(p);
+                        }
                     }
                 }
                 Encoded::Utf16 if utf16_runs && c.at >= u16_done => {
@@ -477,6 +499,48 @@ impl<'m> Expander<'m> {
             found: found.into_iter().map(|f| (at, f)).collect(),
         };
         Some((placed, end))
+    }
+
+    /// The value starting at `at` of a Kubernetes Secret, if it is base64 of base64 text: that
+    /// text is read as a layer of its own (where the key's fragments are found). A value encoded
+    /// once is left to the fragments found in it, as anywhere else.
+    fn encoded_twice(
+        &mut self,
+        hay: &[u8],
+        at: usize,
+        level: &Level<'_>,
+        budget: &mut Budget,
+    ) -> Option<Placed> {
+        let mut joined = Joined::default();
+        base64::join(hay, at, hay.len(), &mut joined);
+        let mut decoded = Vec::new();
+        base64::decode(&joined.chars, 0, &mut decoded);
+        if !manifest::is_base64_text(&decoded) {
+            return None;
+        }
+        if level.layers >= self.limits().layers {
+            self.layer_limit(level);
+            return None;
+        }
+        if !budget.take(decoded.len() as u64) {
+            self.expanded_limit(level, budget);
+            return None;
+        }
+        let mut encoding = level.encoding.to_vec();
+        encoding.push("base64");
+        let child = Level {
+            encoding: &encoding,
+            layers: level.layers + 1,
+            in_layer: true,
+            ..*level
+        };
+        let mut found = Vec::new();
+        self.blob(&decoded, &child, budget, &mut found);
+        Some(Placed {
+            at,
+            how: Placement::Replace,
+            found: found.into_iter().map(|f| (at, f)).collect(),
+        })
     }
 
     /// The run of UTF-16 text around a key literal's UTF-16 form at `at`.

@@ -123,6 +123,57 @@ fn jwt_payloads_in_url_safe_base64_without_padding() {
     }
 }
 
+/// A Secret value that was base64 before it went in (`kubectl create secret --from-file` of an
+/// encoded `.env`) is base64 of base64: found in a Secret, in YAML as kubectl writes it (`data`
+/// before `kind`) and in JSON, beside a value encoded once, which is found once. The same value
+/// in a ConfigMap is not looked into: there is nothing fixed to search for (docs/scanning.md).
+#[test]
+fn secret_values_encoded_twice_are_decoded_twice() {
+    let (sk, rk) = (key("sk_live_", 24), key99("rk_live_"));
+    let env = format!("APP=payments\nSTRIPE_SECRET_KEY={sk}\nREGION=eu\n");
+    let twice = b64(b64(env.as_bytes()).as_bytes());
+    let once = b64(rk.as_bytes());
+    let yaml = format!(
+        "apiVersion: v1\ndata:\n  app.env: {twice}\n  RESTRICTED: {once}\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\n---\napiVersion: v1\nkind: ConfigMap\ndata:\n  copy: {}\n",
+        b64(b64(key("sk_live_", 24).as_bytes()).as_bytes())
+    );
+    let json = format!(
+        "{{\"apiVersion\":\"v1\",\"data\":{{\"app.env\":\"{twice}\"}},\"kind\":\"Secret\"}}\n"
+    );
+    for mode in MODES {
+        let files: [(&str, &[u8]); 2] = [
+            ("k8s/app.yaml", yaml.as_bytes()),
+            ("k8s/app.json", json.as_bytes()),
+        ];
+        let (_t, r) = scan_as(mode, &files, &[]);
+        assert_eq!(r.code, 1, "{mode:?}: {}", r.stderr);
+        let found = r.findings();
+        assert_eq!(found.len(), 3, "{mode:?}: {found:#?}");
+        let (line, col) = place(&yaml, &twice);
+        let sk_found: Vec<_> = found
+            .iter()
+            .filter(|f| f["fingerprint"] == fingerprint_of(sk.as_bytes()).as_str())
+            .collect();
+        assert_eq!(sk_found.len(), 2, "{mode:?}: {found:#?}");
+        for f in sk_found {
+            if f["path"] == "k8s/app.yaml" {
+                assert_at(f, "k8s/app.yaml", line, col, &["base64", "base64"]);
+            } else {
+                let (line, col) = place(&json, &twice);
+                assert_at(f, "k8s/app.json", line, col, &["base64", "base64"]);
+            }
+        }
+        let (line, col) = place(&yaml, &once);
+        assert_at(
+            finding_of(&found, &rk, mode),
+            "k8s/app.yaml",
+            line,
+            col,
+            &["base64"],
+        );
+    }
+}
+
 /// Helm keeps a release as a Secret whose `release` value is base64 (Kubernetes) of base64 of
 /// gzip of the release JSON, chart values included.
 #[test]

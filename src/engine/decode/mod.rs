@@ -4,6 +4,7 @@
 
 pub mod base64;
 pub mod compressed;
+pub mod manifest;
 pub mod utf16;
 
 pub use utf16::{detect, Encoding, Utf16Reader};
@@ -17,6 +18,9 @@ pub enum Encoded {
     /// The start of a base64 run whose bytes are a compressed stream or an archive (`H4sI` is
     /// gzip, `UEsDB` zip, `SDRzS` base64 of gzip): decode the whole run.
     Base64Whole,
+    /// The word `Secret`, which may be the kind of a Kubernetes Secret: every base64 value of its
+    /// document is decoded, to read what was encoded twice.
+    SecretKind,
     /// The UTF-16 form of a key literal (`literal`'s length in bytes): decode the run of
     /// UTF-16 text around it.
     Utf16,

@@ -330,6 +330,7 @@ fn encoded_literals(rules: &RuleSet) -> (Vec<Vec<u8>>, Vec<Encoded>) {
     for marker in decode::WHOLE_RUN_MARKERS {
         add(marker.to_vec(), Encoded::Base64Whole);
     }
+    add(decode::manifest::WORD.to_vec(), Encoded::SecretKind);
     for p in innermost(&held, prefixes::choose_anchors(&utf16_prefixes, &[])) {
         add(decode::utf16::literal(&p), Encoded::Utf16);
     }
@@ -557,7 +558,7 @@ mod tests {
             );
         }
         assert!(extra.contains(&decode::utf16::literal(b"k_prod_")));
-        // 6 anchors, 6 gates and 18 base64 forms: the 16-bucket form.
+        // 5 anchors, 6 gates, 18 base64 forms and `Secret`: the 16-bucket form.
         let (count, fat) = matcher().prefixes.main_search();
         assert!(count <= 30 && fat.is_some(), "{count} literals: {shown:?}");
         eprintln!("{count} literals, 16 buckets: {fat:?}");
