@@ -90,12 +90,14 @@ pub fn values(hay: &[u8], range: Range<usize>) -> Vec<usize> {
     out
 }
 
-/// Whether decoded bytes are base64 text themselves (allowing padding and line breaks).
+/// Whether decoded bytes are base64 text themselves, in the standard alphabet (allowing padding
+/// and line breaks). Not the URL-safe one: a key on its own (`sk_live_…`) is made of its
+/// characters, and is found as it is.
 pub fn is_base64_text(decoded: &[u8]) -> bool {
     decoded.len() >= SHORTEST_VALUE
         && decoded
             .iter()
-            .all(|&b| is_base64(b) || matches!(b, b'=' | b'\n' | b'\r'))
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r'))
 }
 
 #[cfg(test)]
@@ -120,6 +122,14 @@ mod tests {
         assert!(!kind_at("clientSecret: abc\n"));
         assert!(!kind_at("mykind: Secret\n"));
         assert!(!kind_at("Secret\n"));
+    }
+
+    #[test]
+    fn base64_text_is_the_standard_alphabet_and_a_bare_key_is_not() {
+        assert!(is_base64_text(b"U1RSSVBFX1NFQ1JFVF9LRVk9c2tfbGl2ZV8K\n"));
+        let key = ["sk", "live", "a1B2c3D4e5F6g7H8i9J0k1L2"].join("_");
+        assert!(!is_base64_text(key.as_bytes()));
+        assert!(!is_base64_text(b"short"));
     }
 
     #[test]
