@@ -959,3 +959,40 @@ fn an_absurd_thread_count_is_an_error() {
     assert_sane(&r, &[&k]);
     assert_eq!((r.code, paths(&r)), (1, vec!["k.txt".to_string()]));
 }
+
+/// Regression (found by the `containers` fuzz target): a zip with no central directory whose only
+/// local header says "size after the data" (flag 8, compressed size 0) and whose extra field runs
+/// past the end of the file: the reader computed the member's length as `file length - data
+/// start`, which underflowed (a panic in debug builds, a wrapped size in release).
+#[test]
+fn a_truncated_zip_whose_header_runs_past_its_end_is_one_note() {
+    let dir = tempdir();
+    let k = key("sk_live_", 24);
+    let mut zip = b"PK\x03\x04".to_vec();
+    zip.extend_from_slice(&20u16.to_le_bytes()); // version needed
+    zip.extend_from_slice(&8u16.to_le_bytes()); // flags: sizes in a data descriptor
+    zip.extend_from_slice(&8u16.to_le_bytes()); // method: deflate
+    zip.extend_from_slice(&[0; 8]); // time, date, crc
+    zip.extend_from_slice(&0u32.to_le_bytes()); // compressed size: unknown
+    zip.extend_from_slice(&0u32.to_le_bytes()); // size: unknown
+    zip.extend_from_slice(&5u16.to_le_bytes()); // name length
+    zip.extend_from_slice(&288u16.to_le_bytes()); // extra length: past the end of the file
+    zip.extend_from_slice(b"a.env");
+    write(dir.path(), "cut.zip", &zip);
+    write(dir.path(), "k.txt", format!("{k}\n"));
+    let r = bounded(dir.path(), &["scan", ".", "-f", "json"], 60);
+    assert_sane(&r, &[&k]);
+    assert_eq!(
+        (r.code, paths(&r)),
+        (1, vec!["k.txt".to_string()]),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        err_lines(&r, "cut.zip")
+            .iter()
+            .any(|l| l.contains("no central directory")),
+        "{}",
+        r.stderr
+    );
+}

@@ -333,8 +333,9 @@ fn local_headers(
         }
         let mut entry = entry;
         if unknown_size {
-            // The deflate stream ends itself; the decoder stops there.
-            entry.compressed = (data.len() - entry.data) as u64;
+            // The deflate stream ends itself; the decoder stops there. The header's name and extra
+            // field may already run past the end of a truncated zip: then there is no data at all.
+            entry.compressed = data.len().saturating_sub(entry.data) as u64;
         } else {
             at = at.max(
                 entry
