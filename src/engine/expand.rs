@@ -478,27 +478,8 @@ impl<'m> Expander<'m> {
                 "a base64 run expands past the expanded-bytes limit (or past the part of the file held at once); only its start was decoded".to_string(),
             );
         }
-        if !budget.take(decoded.len() as u64) {
-            self.expanded_limit(level, budget);
-            return None;
-        }
-        let mut encoding = level.encoding.to_vec();
-        encoding.push("base64");
-        let child = Level {
-            encoding: &encoding,
-            layers: level.layers + 1,
-            in_layer: true,
-            ..*level
-        };
-        let mut found = Vec::new();
-        self.blob(&decoded, &child, budget, &mut found);
-        let end = base64::span(&joined).end;
-        let placed = Placed {
-            at,
-            how: Placement::Replace,
-            found: found.into_iter().map(|f| (at, f)).collect(),
-        };
-        Some((placed, end))
+        let placed = self.base64_layer(&decoded, at, level, budget)?;
+        Some((placed, base64::span(&joined).end))
     }
 
     /// The value starting at `at` of a Kubernetes Secret, if it is base64 of base64 text: that
@@ -522,6 +503,18 @@ impl<'m> Expander<'m> {
             self.layer_limit(level);
             return None;
         }
+        self.base64_layer(&decoded, at, level, budget)
+    }
+
+    /// Everything in the bytes a whole base64 run at `at` decoded to, charged to `budget`, each
+    /// finding placed at the run's start.
+    fn base64_layer(
+        &mut self,
+        decoded: &[u8],
+        at: usize,
+        level: &Level<'_>,
+        budget: &mut Budget,
+    ) -> Option<Placed> {
         if !budget.take(decoded.len() as u64) {
             self.expanded_limit(level, budget);
             return None;
@@ -535,7 +528,7 @@ impl<'m> Expander<'m> {
             ..*level
         };
         let mut found = Vec::new();
-        self.blob(&decoded, &child, budget, &mut found);
+        self.blob(decoded, &child, budget, &mut found);
         Some(Placed {
             at,
             how: Placement::Replace,
