@@ -13,7 +13,7 @@ use crate::engine::matcher::{Candidate, Hit, Matcher};
 use crate::error::{describe_io, Error};
 use crate::finding::Finding;
 use crate::rules::Place;
-use std::fs::{File, OpenOptions};
+use crate::util::mmap::open_nonblocking;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::mpsc;
@@ -90,7 +90,7 @@ impl<'m> Scanner<'m> {
         size_exempt: bool,
         out: &mut Vec<Finding>,
     ) -> Option<u64> {
-        let mut file = match open(path) {
+        let mut file = match open_nonblocking(path) {
             Ok(f) => f,
             Err(e) => {
                 diag.error(&Error::io(origin.path, &e));
@@ -415,19 +415,6 @@ fn too_large(path: &str, size: u64, limit: u64) -> Error {
         path,
         format!("skipped: {size} bytes is over --max-file-size ({limit} bytes); raise it or allow the path"),
     )
-}
-
-/// Opens without blocking: a FIFO put in place of a file after the walk saw it would otherwise
-/// wait forever for a writer. Regular files ignore the flag.
-fn open(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(path)
 }
 
 /// Whether a reader that gave all it was expected to still has bytes (the file grew).

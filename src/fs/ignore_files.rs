@@ -21,11 +21,12 @@ enum Kind {
 
 /// An ignore file in `dir` the walker must not read, and why.
 pub fn unusable(dir: &Path) -> Option<(PathBuf, &'static str)> {
-    let found = match lookup::Dir::open(dir) {
-        Some(d) => unusable_in(|name| d.kind(name)),
-        None => unusable_in(|name| kind_at(&dir.join(name))),
-    };
-    found.map(|(name, why)| (dir.join(name), why))
+    let at = |(name, why)| (dir.join(name), why);
+    #[cfg(target_os = "linux")]
+    if let Some(d) = lookup::Dir::open(dir) {
+        return unusable_in(|name| d.kind(name)).map(at);
+    }
+    unusable_in(|name| kind_at(&dir.join(name))).map(at)
 }
 
 /// Whether `dir` or a directory above it (whose ignore files apply to it) has an unusable one.
@@ -124,25 +125,6 @@ mod lookup {
             unsafe {
                 libc::close(self.0);
             }
-        }
-    }
-}
-
-/// Elsewhere, whole paths.
-#[cfg(not(target_os = "linux"))]
-mod lookup {
-    use super::Kind;
-    use std::path::Path;
-
-    pub struct Dir;
-
-    impl Dir {
-        pub fn open(_: &Path) -> Option<Dir> {
-            None
-        }
-
-        pub fn kind(&self, _: &str) -> Kind {
-            Kind::Missing
         }
     }
 }

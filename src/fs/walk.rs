@@ -91,8 +91,7 @@ pub fn scan(
             .visit(&mut visitors);
         ignored = ignored::so_far() - before;
     }
-    let set_aside = std::mem::take(&mut *lock(&quarantined));
-    for (dir, file, why) in set_aside {
+    for (dir, file, why) in std::mem::take(&mut *lock(&quarantined)) {
         diag.note(
             &display_path(&file),
             &format!("{why}; {} scanned without ignore rules", display_path(&dir)),

@@ -62,9 +62,9 @@ fn describe_type(t: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens `path` only if it is a regular file. Non-blocking, so a FIFO put in its place after the
-/// check fails the type check below instead of waiting for a writer.
-pub(crate) fn open_regular(path: &Path) -> io::Result<Result<File, &'static str>> {
+/// Opens `path` for reading without blocking: a FIFO put in place of a file after the walk (or
+/// a check) saw it would otherwise wait forever for a writer. Regular files ignore the flag.
+pub(crate) fn open_nonblocking(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -72,7 +72,13 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<Result<File, &'static str>
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path)?;
+    options.open(path)
+}
+
+/// Opens `path` only if it is a regular file; a FIFO fails the type check below instead of
+/// waiting for a writer.
+pub(crate) fn open_regular(path: &Path) -> io::Result<Result<File, &'static str>> {
+    let file = open_nonblocking(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(Err(describe_type(&meta.file_type())));

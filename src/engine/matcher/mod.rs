@@ -561,7 +561,6 @@ mod tests {
         // 5 anchors, 6 gates, 18 base64 forms and `Secret`: the 16-bucket form.
         let (count, fat) = matcher().prefixes.main_search();
         assert!(count <= 30 && fat.is_some(), "{count} literals: {shown:?}");
-        eprintln!("{count} literals, 16 buckets: {fat:?}");
     }
 
     #[test]

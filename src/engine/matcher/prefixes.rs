@@ -272,9 +272,10 @@ impl Prefixes {
         if let Some(literals) = &self.extra_with_nul {
             if memchr::memchr(0, &hay[sink.from.min(hay.len())..]).is_some() {
                 self.search(literals, hay, sink.from, &mut sink);
+                // Hits of two searches, each in order.
+                sink.extra.sort_unstable();
             }
         }
-        sink.extra.sort_unstable();
         let near_gates = sink.near_gates;
         if let Some(short) = &self.short {
             if self.short_everywhere {
