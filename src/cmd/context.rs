@@ -3,7 +3,7 @@
 
 use crate::cli::{ColorChoice, Common, MAX_THREADS};
 use crate::diagnostics::Diagnostics;
-use crate::error::{describe_io, Error};
+use crate::error::Error;
 use crate::paths::{self, Frame};
 use crate::policy::baseline::Baseline;
 use crate::policy::config::{self, Config, NamedFile};
@@ -42,7 +42,7 @@ impl<'a> RunContext<'a> {
         let verify = verify::Settings::new(&common.verify, common.quiet)?;
         let config = config::load(common.config.as_deref(), root)?;
         let baseline = load_baseline(common.baseline.as_deref(), &config)?;
-        let out = open_output(common.output.as_deref())?;
+        let out = crate::report::open_output(common.output.as_deref())?;
         if common.show_secrets && matches!(common.format, Format::Sarif | Format::Github) {
             let _ = writeln!(
                 std::io::stderr(),
@@ -103,14 +103,5 @@ fn load_baseline(flag: Option<&Path>, config: &Config) -> Result<Option<Baseline
     match baseline_file(flag, config) {
         Some(f) => Baseline::load(&f.path, &f.named_by, &baseline_base(&f.path, config)).map(Some),
         None => Ok(None),
-    }
-}
-
-fn open_output(path: Option<&Path>) -> Result<Option<File>, Error> {
-    match path {
-        None => Ok(None),
-        Some(p) => File::create(p)
-            .map(Some)
-            .map_err(|e| Error::Fatal(format!("--output {}: {}", p.display(), describe_io(&e)))),
     }
 }

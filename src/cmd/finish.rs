@@ -5,6 +5,7 @@ use crate::cli::ColorChoice;
 use crate::error::describe_io;
 use crate::exit;
 use crate::finding::Finding;
+use crate::org::{self, report::RunReport};
 use crate::outcome::Outcome;
 use crate::paths::Frame;
 use crate::policy::baseline::{Baseline, Known};
@@ -204,14 +205,19 @@ pub(crate) fn finish(outcome: Outcome, cx: RunContext<'_>) -> i32 {
 
 /// The report in `--format`, to `--output` or stdout; false when it could not be written.
 fn write_main(format: Format, report: &Report<'_>, style: &Style, out: Option<File>) -> bool {
+    write_out(out, |w| report::write(format, report, style, w))
+}
+
+/// Writes with `write` to `out` or stdout; false when that failed.
+fn write_out(out: Option<File>, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> bool {
     let written = match out {
         Some(file) => {
             let mut w = BufWriter::new(file);
-            report::write(format, report, style, &mut w).and_then(|_| w.flush())
+            write(&mut w).and_then(|_| w.flush())
         }
         None => {
             let mut w = BufWriter::new(io::stdout().lock());
-            report::write(format, report, style, &mut w).and_then(|_| w.flush())
+            write(&mut w).and_then(|_| w.flush())
         }
     };
     match written {
@@ -221,6 +227,43 @@ fn write_main(format: Format, report: &Report<'_>, style: &Style, out: Option<Fi
             false
         }
         _ => true,
+    }
+}
+
+/// The end of a run over many repositories (`history --repos`, `merge`): the grouped report, the
+/// job summary with `--format github`, the summary line, and the exit status.
+pub(crate) fn many(
+    report: &RunReport,
+    format: Format,
+    quiet: bool,
+    color: ColorChoice,
+    out: Option<File>,
+) -> i32 {
+    let to_terminal = out.is_none() && io::stdout().is_terminal();
+    let style = Style {
+        color: use_color(color, to_terminal),
+        quiet,
+        width: None,
+    };
+    let mut write_failed = !write_out(out, |w| org::output::write(format, report, &style, w));
+    if format == Format::Github {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            let appended = report::github::append_summary(&path, |budget| {
+                org::output::step_summary(report, budget)
+            });
+            if let Err(e) = appended {
+                complain(&format!("GITHUB_STEP_SUMMARY {}", path.display()), &e);
+                write_failed = true;
+            }
+        }
+    }
+    if !quiet {
+        let _ = writeln!(io::stderr(), "{}", org::output::summary_line(report));
+    }
+    match report.exit_code() {
+        exit::CLEAN if write_failed => exit::ERROR,
+        code => code,
     }
 }
 

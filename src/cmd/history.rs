@@ -20,7 +20,17 @@ use std::time::Instant;
 pub(crate) fn run(args: HistoryArgs, color: ColorChoice) -> Result<i32, Error> {
     let started = Instant::now();
     if args.repos.any() {
-        return org::run(&args, threads(&args.common), started);
+        let (report, out) = org::run(&args, threads(&args.common), started)?;
+        let common = &args.common;
+        let clean = report.exit_code() == crate::exit::CLEAN;
+        let quiet = common.quiet || (clean && common.quiet_if_clean);
+        return Ok(super::finish::many(
+            &report,
+            common.format,
+            quiet,
+            color,
+            out,
+        ));
     }
     let reader = ObjectReader::from_env()?;
     let (repo, slow) = match repo::open_main() {

@@ -1,18 +1,18 @@
 //! `stripe-scan merge REPORT.json...`: shard reports of a multi-repository run as one report.
 
-use crate::cli::MergeArgs;
-use crate::error::{describe_io, Error};
-use crate::org::{self, report};
+use crate::cli::{ColorChoice, MergeArgs};
+use crate::error::Error;
+use crate::org::report;
 use std::io::{self, Write};
 
-pub(crate) fn run(args: MergeArgs) -> Result<i32, Error> {
-    let out =
-        match &args.output {
-            Some(p) => Some(std::fs::File::create(p).map_err(|e| {
-                Error::Fatal(format!("--output {}: {}", p.display(), describe_io(&e)))
-            })?),
-            None => None,
-        };
+pub(crate) fn run(args: MergeArgs, color: ColorChoice) -> Result<i32, Error> {
+    if args.format == crate::report::Format::Sarif {
+        return Err(Error::Usage(
+            "merge: SARIF points into one repository's files; use --format json, text or github"
+                .into(),
+        ));
+    }
+    let out = crate::report::open_output(args.output.as_deref())?;
     let mut reports = Vec::new();
     let mut unreadable = 0;
     for path in &args.reports {
@@ -38,5 +38,11 @@ pub(crate) fn run(args: MergeArgs) -> Result<i32, Error> {
             }
         }
     }
-    Ok(org::finish(&merged, args.format, args.quiet, out))
+    Ok(super::finish::many(
+        &merged,
+        args.format,
+        args.quiet,
+        color,
+        out,
+    ))
 }

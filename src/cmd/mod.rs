@@ -30,7 +30,7 @@ pub(crate) fn run(cli: Cli) -> i32 {
             Command::PrePush(args) => hooks::pre_push(args, color),
             Command::PreReceive(args) => pre_receive::run(args, color),
             Command::History(args) => history::run(*args, color),
-            Command::Merge(args) => merge::run(args),
+            Command::Merge(args) => merge::run(args, color),
             Command::Completions(args) => docs::completions(args),
             Command::Man(args) => docs::man(args),
         }

@@ -23,7 +23,8 @@ pub fn who_and_when(sig: &Signature<'_>) -> (String, String) {
 
 /// `2024-01-02T03:04:05+01:00` (or `Z` at UTC), the date as its author's clock showed it.
 pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    let local = seconds + i64::from(offset_minutes) * 60;
+    // Times come from commit objects and servers: a wild one must not overflow.
+    let local = seconds.saturating_add(i64::from(offset_minutes) * 60);
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

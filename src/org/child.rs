@@ -131,13 +131,13 @@ impl Child {
         match target {
             Target::GitDir(dir) => {
                 // Absolute: the child runs inside it, where a relative GIT_DIR would mean another place.
-                let full = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                let full = crate::paths::absolute(dir);
                 cmd.env("GIT_DIR", &full).current_dir(&full);
             }
             Target::WorkTree(dir) => {
                 // Discovery stops at the listed folder: a path that is not a repository must
                 // fail, not scan whatever repository holds it.
-                let full = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                let full = crate::paths::absolute(dir);
                 if let Some(parent) = full.parent() {
                     cmd.env("GIT_CEILING_DIRECTORIES", parent);
                 }

@@ -216,23 +216,14 @@ pub fn auth_env(auth: &Auth, existing_count: Option<&str>) -> Vec<(String, Strin
     ]
 }
 
+/// Padded standard base64, as an HTTP Basic header wants it.
 fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
+    let mut out: String = crate::engine::decode::base64::encode(bytes)
+        .into_iter()
+        .map(char::from)
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
     }
     out
 }

@@ -158,7 +158,7 @@ fn refusal(status: u16, header: &dyn Fn(&str) -> Option<String>, has_token: bool
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
-                let minutes = ((at - now).max(0) + 59) / 60;
+                let minutes = at.saturating_sub(now).max(0).saturating_add(59) / 60;
                 format!("; it resets at {} (in {minutes} min)", rfc3339(at, 0))
             }
             None => String::new(),

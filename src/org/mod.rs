@@ -18,7 +18,7 @@ use crate::cli::HistoryArgs;
 use crate::error::{printable, Error};
 use crate::policy::baseline::{Baseline, Known};
 use crate::policy::config::{self, Config};
-use crate::report::{Format, Style, Suppressed};
+use crate::report::{Format, Suppressed};
 use crate::severity::Severity;
 use crate::util::sync::{into_inner, lock};
 use child::{Child, Target};
@@ -30,7 +30,7 @@ use state::{RepoState, State};
 use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -63,12 +63,22 @@ struct Settings<'a> {
 }
 
 /// `threads`: what --threads (or the core count) gives one scan; split among --scan-jobs.
-pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Result<i32, Error> {
+/// Scans every repository listed; the report and `--output`, for the command to write.
+pub(crate) fn run(
+    args: &HistoryArgs,
+    threads: usize,
+    started: Instant,
+) -> Result<(RunReport, Option<std::fs::File>), Error> {
     let common = &args.common;
     let opts = &args.repos;
-    if !args.revs.is_empty() || args.since_commit.is_some() {
+    if !args.revs.is_empty() || args.since_commit.is_some() || args.revs_from.is_some() {
         return Err(Error::Usage(
             "history: revisions and --since-commit select commits of one repository; with --repos/--github-org every ref of each is scanned (use --state for only what is new)".into(),
+        ));
+    }
+    if common.verify.verify || common.verify.fail_on_verified {
+        return Err(Error::Usage(
+            "history: --verify and --fail-on-verified work on one repository; with --repos/--github-org, run them on the repositories the report names".into(),
         ));
     }
     if common.format == Format::Sarif || common.sarif_output.is_some() {
@@ -96,16 +106,7 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         }
         None => None,
     };
-    let out = match &common.output {
-        Some(p) => Some(std::fs::File::create(p).map_err(|e| {
-            Error::Fatal(format!(
-                "--output {}: {}",
-                p.display(),
-                crate::error::describe_io(&e)
-            ))
-        })?),
-        None => None,
-    };
+    let out = crate::report::open_output(common.output.as_deref())?;
     let prior = opts.state.as_deref().map(State::load).transpose()?;
 
     let mut repos = listed(args)?;
@@ -125,7 +126,7 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         cache: opts
             .cache_dir
             .as_deref()
-            .map(absolute)
+            .map(crate::paths::absolute)
             .or_else(clone::default_dir),
         state: prior.as_ref(),
         config: &config,
@@ -159,7 +160,6 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
         report.repositories.push(d.result);
     }
     if let Some(path) = &opts.state {
-        next_state.version = 1;
         if let Err(e) = next_state.save(path) {
             let _ = writeln!(io::stderr(), "stripe-scan: {e}");
             report.run_errors += 1;
@@ -167,71 +167,7 @@ pub(crate) fn run(args: &HistoryArgs, threads: usize, started: Instant) -> Resul
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report.sort();
-    Ok(finish(&report, common.format, common.quiet, out))
-}
-
-/// Writes the report (and the job summary) and decides the exit status; shared with `merge`.
-pub(crate) fn finish(
-    report: &RunReport,
-    format: Format,
-    quiet: bool,
-    out: Option<std::fs::File>,
-) -> i32 {
-    let to_terminal = out.is_none() && io::stdout().is_terminal();
-    let style = Style {
-        color: to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        quiet,
-        width: None,
-    };
-    let written = match out {
-        Some(f) => {
-            let mut w = io::BufWriter::new(f);
-            output::write(format, report, &style, &mut w).and_then(|_| w.flush())
-        }
-        None => {
-            let mut w = io::BufWriter::new(io::stdout().lock());
-            output::write(format, report, &style, &mut w).and_then(|_| w.flush())
-        }
-    };
-    let mut write_failed = match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            let _ = writeln!(
-                io::stderr(),
-                "stripe-scan: writing the report: {}",
-                crate::error::describe_io(&e)
-            );
-            true
-        }
-        _ => false,
-    };
-    if format == Format::Github {
-        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            let used = std::fs::metadata(&path).map_or(0, |m| m.len());
-            let text = output::step_summary(report, used);
-            let appended = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
-            if let Err(e) = appended {
-                let _ = writeln!(
-                    io::stderr(),
-                    "stripe-scan: GITHUB_STEP_SUMMARY {}: {}",
-                    path.display(),
-                    crate::error::describe_io(&e)
-                );
-                write_failed = true;
-            }
-        }
-    }
-    if !quiet {
-        let _ = writeln!(io::stderr(), "{}", output::summary_line(report));
-    }
-    match report.exit_code() {
-        crate::exit::CLEAN if write_failed => crate::exit::ERROR,
-        code => code,
-    }
+    Ok((report, out))
 }
 
 fn listed(args: &HistoryArgs) -> Result<Vec<Repo>, Error> {
@@ -262,21 +198,19 @@ fn child_args(args: &HistoryArgs, threads: usize) -> Vec<OsString> {
     let mut out: Vec<OsString> = vec!["--threads".into(), threads.to_string().into()];
     if let Some(c) = &common.config {
         out.push("--config".into());
-        out.push(absolute(c).into());
+        out.push(crate::paths::absolute(c).into());
     }
     if let Some(b) = &common.baseline {
         out.push("--baseline".into());
-        out.push(absolute(b).into());
+        out.push(crate::paths::absolute(b).into());
     }
     if common.show_secrets {
         out.push("--show-secrets".into());
     }
+    if args.no_messages {
+        out.push("--no-messages".into());
+    }
     out
-}
-
-/// Children run inside each repository: the parent's relative paths must not change meaning.
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// URLs wait for a clone slot, then for a scan slot; paths go straight to a scan slot. Clones and

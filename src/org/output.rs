@@ -4,10 +4,10 @@
 
 use super::report::{RunReport, Status};
 use crate::error::printable;
-use crate::report::github::{escape_data, escape_property, SUMMARY_LIMIT};
+use crate::report::github::{escape_data, escape_property};
 use crate::report::keys::{self, KeyGroup};
 use crate::report::markdown::{escape_text, literal};
-use crate::report::{by_key, title, Format, Style};
+use crate::report::{by_key, short_commit, title, Format, Style};
 use serde_json::Value;
 use std::io::{self, Write};
 
@@ -151,7 +151,7 @@ fn annotation(report: &RunReport, g: &KeyGroup) -> String {
         first["line"]
     );
     if let Some(c) = first["commit"].as_str() {
-        msg.push_str(&format!(", commit {}", &c[..c.len().min(12)]));
+        msg.push_str(&format!(", commit {}", short_commit(c)));
     }
     msg.push_str(".\nWhat to do:");
     for (i, s) in g.remediation.iter().enumerate() {
@@ -166,10 +166,7 @@ fn annotation(report: &RunReport, g: &KeyGroup) -> String {
 
 /// The job summary: one table row per key while they fit GitHub's 1 MiB, the steps for each
 /// kind of key once, the repositories that failed, and the counts.
-pub fn step_summary(report: &RunReport, already_used: u64) -> String {
-    let mut budget = SUMMARY_LIMIT
-        .saturating_sub(already_used)
-        .saturating_sub(4 << 10) as usize;
+pub fn step_summary(report: &RunReport, mut budget: usize) -> String {
     let groups = keys::group(&report.findings);
     let failed: Vec<_> = report.failed().collect();
     let heading = if groups.is_empty() {
@@ -293,7 +290,7 @@ fn row(report: &RunReport, g: &KeyGroup) -> String {
         first["line"]
     );
     if let Some(c) = first["commit"].as_str() {
-        seen.push_str(&format!(", commit {}", &c[..c.len().min(12)]));
+        seen.push_str(&format!(", commit {}", short_commit(c)));
     }
     if let Some(d) = first["date"].as_str() {
         seen.push_str(&format!(" ({d})"));

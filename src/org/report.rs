@@ -292,14 +292,25 @@ pub fn merge(
         ));
         out.run_errors += 1;
     } else if let Some(&n) = counts.iter().next() {
-        for i in 1..=n {
-            if !out.shards.iter().any(|s| s.index == i) {
-                notes.push(format!(
-                    "shard {i}/{n} is missing: its repositories were not scanned"
-                ));
-                out.run_errors += 1;
-            }
+        // `n` comes from the reports: name a few missing shards, count the rest.
+        const NAMED: usize = 10;
+        let missing = (1..=n).filter(|i| !out.shards.iter().any(|s| s.index == *i));
+        let present = out.shards.len() as u64;
+        for i in missing.take(NAMED) {
+            notes.push(format!(
+                "shard {i}/{n} is missing: its repositories were not scanned"
+            ));
         }
+        let absent = n.saturating_sub(present);
+        if absent > NAMED as u64 {
+            notes.push(format!(
+                "{} more of {n} shards are missing",
+                absent - NAMED as u64
+            ));
+        }
+        out.run_errors = out
+            .run_errors
+            .saturating_add(usize::try_from(absent).unwrap_or(usize::MAX));
     }
     out.sort();
     out

@@ -68,6 +68,21 @@ impl State {
                 ),
             ));
         }
+        // Findings are edited in place (`repository`, `from_state`), which only an object allows.
+        if let Some(repo) = state
+            .repositories
+            .iter()
+            .find(|(_, r)| r.findings.iter().any(|f| !f.is_object()))
+        {
+            return Err(Error::config(
+                name,
+                None,
+                format!(
+                    "a finding of {} is not a JSON object; delete it to start over",
+                    repo.0
+                ),
+            ));
+        }
         Ok(state)
     }
 
@@ -156,5 +171,12 @@ mod tests {
         assert!(e.contains("state version 7"), "{e}");
         std::fs::write(&path, "not json").unwrap();
         assert!(State::load(&path).is_err());
+        std::fs::write(
+            &path,
+            "{\"version\": 1, \"repositories\": {\"r\": {\"tips\": [], \"findings\": [1]}}}",
+        )
+        .unwrap();
+        let e = State::load(&path).unwrap_err().to_string();
+        assert!(e.contains("a finding of r is not a JSON object"), "{e}");
     }
 }

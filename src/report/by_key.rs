@@ -6,7 +6,7 @@
 //! alike. One repository's report (`text`) groups its findings by key the same way.
 
 use super::keys::{repository, KeyGroup};
-use super::{count, Style};
+use super::{count, short_commit, Style};
 use crate::error::printable;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -165,7 +165,7 @@ fn places(
 fn place(f: &Value) -> String {
     let mut s = location(f, false);
     if let Some(commit) = f["commit"].as_str() {
-        s.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
+        s.push_str(&format!(", commit {}", short_commit(commit)));
         if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
             s.push_str(&format!(" on {}", printable(date)));
         }
@@ -180,7 +180,7 @@ fn place(f: &Value) -> String {
 /// the checked-out line still has it.
 fn introduced(f: &Value) -> String {
     let commit = f["commit"].as_str().unwrap_or("");
-    let mut s = format!("commit {}", &commit[..commit.len().min(12)]);
+    let mut s = format!("commit {}", short_commit(commit));
     if let Some(author) = f["author"].as_str() {
         s.push_str(&format!(" by {}", printable(author)));
     }

@@ -168,11 +168,19 @@ impl Links {
 
 /// Appends the job-summary Markdown to `path`, within what is left of GitHub's 1 MiB.
 pub fn append_step_summary(report: &Report<'_>, path: &Path) -> io::Result<()> {
+    append_summary(path, |budget| {
+        step_summary(report, budget, Links::from_env().as_ref())
+    })
+}
+
+/// Appends to the job summary at `path` what `text_for` writes in the bytes GitHub still takes.
+pub fn append_summary(path: &Path, text_for: impl FnOnce(usize) -> String) -> io::Result<()> {
     let used = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let budget = SUMMARY_LIMIT
         .saturating_sub(used)
         .saturating_sub(SUMMARY_MARGIN) as usize;
-    let mut text = step_summary(report, budget.saturating_sub(1), Links::from_env().as_ref());
+    // One byte for the line break below.
+    let mut text = text_for(budget.saturating_sub(1));
     if used > 0 && !text.is_empty() {
         // What an earlier step wrote may not end its last line.
         text.insert(0, '\n');

@@ -212,6 +212,28 @@ impl Style {
     }
 }
 
+/// `--output FILE`, created before any scanning so a bad path fails at once.
+pub fn open_output(
+    path: Option<&std::path::Path>,
+) -> Result<Option<std::fs::File>, crate::error::Error> {
+    match path {
+        None => Ok(None),
+        Some(p) => std::fs::File::create(p).map(Some).map_err(|e| {
+            crate::error::Error::Fatal(format!(
+                "--output {}: {}",
+                p.display(),
+                crate::error::describe_io(&e)
+            ))
+        }),
+    }
+}
+
+/// A commit id cut to 12 characters for display. Ids read back from a report (`merge`, `--state`)
+/// are the user's text, so the cut falls on a character, never inside one.
+pub fn short_commit(id: &str) -> &str {
+    &id[..id.char_indices().nth(12).map_or(id.len(), |(i, _)| i)]
+}
+
 /// `1 file`, `2 files`: a count with its noun in the right number.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {

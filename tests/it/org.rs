@@ -914,3 +914,54 @@ fn an_enormous_repository_is_one_line_under_max_repo_size_and_the_others_are_sca
         "scanned"
     );
 }
+
+/// What works on one repository only is refused with many, not silently dropped: `--verify`,
+/// `--fail-on-verified`, and SARIF from `merge`. `--no-messages` reaches every repository.
+#[test]
+fn one_repository_options_are_refused_and_no_messages_is_passed_on() {
+    let dir = tempdir();
+    let r1 = repo();
+    let k = key("sk_live_", 24);
+    commit(
+        r1.path(),
+        &[("README.md", "hello\n")],
+        &format!("rotate {k}"),
+    );
+    write(dir.path(), "list.txt", format!("{}\n", r1.path().display()));
+    for flags in [&["--verify"][..], &["--verify", "--fail-on-verified"]] {
+        let mut args = vec!["history", "--repos", "list.txt"];
+        args.extend(flags);
+        let r = run(dir.path(), &args);
+        assert_eq!(r.code, 2, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains("work on one repository"), "{}", r.stderr);
+    }
+    let with = run(
+        dir.path(),
+        &["history", "--repos", "list.txt", "--format", "json"],
+    );
+    assert_eq!(with.code, 1, "{}", with.stderr);
+    let without = run(
+        dir.path(),
+        &[
+            "history",
+            "--repos",
+            "list.txt",
+            "--no-messages",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(without.code, 0, "{}", without.stderr);
+    let report = dir.path().join("r.json");
+    write(dir.path(), "r.json", &with.stdout);
+    let r = run(
+        dir.path(),
+        &["merge", "--format", "sarif", &report.display().to_string()],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("merge: SARIF points into one repository"),
+        "{}",
+        r.stderr
+    );
+}

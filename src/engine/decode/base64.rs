@@ -74,7 +74,7 @@ pub fn fragments(literal: &[u8]) -> Vec<(Vec<u8>, usize)> {
     out
 }
 
-/// Standard base64 without padding (only used to build fragments and in tests).
+/// Standard base64 without padding (to build fragments, and for the org listing's Basic header).
 pub fn encode(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
