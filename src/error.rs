@@ -43,6 +43,44 @@ impl Error {
     }
 }
 
+/// serde_json's message without its " at line L column C" tail (the line is shown apart) and
+/// without the values it quotes: `invalid type: string "sk_live_…"` would print a key that was
+/// pasted into a baseline or state file.
+pub fn json_cause(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let s = s.rfind(" at line ").map_or(s.as_str(), |i| &s[..i]);
+    let mut out = String::with_capacity(s.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in s.chars() {
+        if quoted {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+                out.push_str("…\"");
+            }
+        } else {
+            if c == '"' {
+                quoted = true;
+            }
+            out.push(c);
+        }
+    }
+    // `unknown field `X`` names what was written, which may be a key too.
+    for lead in ["unknown field `", "unknown variant `"] {
+        if let Some(i) = out.find(lead) {
+            let from = i + lead.len();
+            if let Some(len) = out[from..].find('`') {
+                out.replace_range(from..from + len, "…");
+            }
+        }
+    }
+    out
+}
+
 /// The OS message without the "(os error 13)" tail, which means nothing to most users.
 pub fn describe_io(err: &io::Error) -> String {
     let s = err.to_string();

@@ -3,6 +3,7 @@
 //! reader can tell a fixture from a config file at a glance, and no report ever holds a key
 //! (nor the visible part of a second key cut in half by the edge of the excerpt).
 
+use crate::engine::matcher::left_edge_ok;
 use crate::rules::RuleSet;
 use crate::secret::Secret;
 
@@ -93,13 +94,14 @@ fn cut_after(after: &[u8]) -> usize {
     at
 }
 
-/// Any rule prefix at the start of a word followed by a run of its body characters keeps the
-/// prefix and loses the run.
+/// Any rule prefix where the scanner would take a key to start (`matcher::left_edge_ok`: the
+/// start of a word, or after an escape such as `%3D` or `\n`) followed by a run of its body
+/// characters keeps the prefix and loses the run.
 fn mask(text: &[u8], rules: &RuleSet) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     'outer: while i < text.len() {
-        if i == 0 || !is_token(text[i - 1]) {
+        if left_edge_ok(text, i) {
             for rule in &rules.rules {
                 for v in &rule.variants {
                     let p = &v.prefix;
@@ -165,6 +167,20 @@ mod tests {
         );
         assert!(shown.ends_with('"'), "{shown}");
         assert!(!shown.contains(&body(24)), "{shown}");
+    }
+
+    /// A second key after an escape is one the scanner reports: the excerpt of the first must
+    /// not show it.
+    #[test]
+    fn a_key_after_an_escape_is_masked_too() {
+        let key = format!("sk_live_{}", body(24));
+        for before in ["%3D", "\\n", "\\u003d", "\\x3d"] {
+            let other = format!("rk_live_{}", body(26));
+            let line = format!("a={before}{other}&b={key}");
+            let shown = show(&line, &key);
+            assert!(!shown.contains(&body(26)[4..]), "{before}: {shown}");
+            assert!(shown.contains("rk_live_…"), "{before}: {shown}");
+        }
     }
 
     #[test]

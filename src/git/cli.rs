@@ -50,6 +50,12 @@ pub(crate) enum Object {
     Missing,
 }
 
+/// A header line that is not one: out of step, it may be an object's bytes (a key among them),
+/// so only its length is told.
+fn unexpected(line: &str) -> String {
+    format!("unexpected header ({} bytes)", line.len())
+}
+
 /// Reads `ids` through one `git cat-file --batch`, calling `each` with every id and what git
 /// gave for it, in order. A writer thread feeds the ids, so neither side waits on a full pipe.
 pub(crate) fn cat_file(ids: &[String], mut each: impl FnMut(&str, Object)) -> Result<(), Error> {
@@ -82,7 +88,7 @@ pub(crate) fn cat_file(ids: &[String], mut each: impl FnMut(&str, Object)) -> Re
             [_, "missing"] | [_, "ambiguous"] => each(id, Object::Missing),
             [_, kind, size] => {
                 let Ok(size) = size.parse::<usize>() else {
-                    result = Err(fatal(&format!("unexpected header {line:?}")));
+                    result = Err(fatal(&unexpected(&line)));
                     break;
                 };
                 let mut data = vec![0; size + 1];
@@ -100,7 +106,7 @@ pub(crate) fn cat_file(ids: &[String], mut each: impl FnMut(&str, Object)) -> Re
                 );
             }
             _ => {
-                result = Err(fatal(&format!("unexpected header {line:?}")));
+                result = Err(fatal(&unexpected(&line)));
                 break;
             }
         }

@@ -15,7 +15,8 @@ pub fn values(key: &str) -> Vec<Option<String>> {
                 var(&format!("GIT_CONFIG_KEY_{i}")),
                 var(&format!("GIT_CONFIG_VALUE_{i}")),
             ) else {
-                continue;
+                // git stops at a missing pair too; a huge count must not spin.
+                break;
             };
             if same_key(&k, key) {
                 out.push(Some(v));

@@ -54,7 +54,7 @@ impl State {
                 (e.line() > 0).then_some(e.line()),
                 format!(
                     "not a stripe-scan state file ({}); delete it to start over",
-                    e.to_string().split(" at line").next().unwrap_or("")
+                    crate::error::json_cause(&e)
                 ),
             )
         })?;

@@ -12,7 +12,7 @@
 //! Version 1 files (one entry per key, its path informative) are read as occurrences at that
 //! path; the next `stripe-scan baseline` rewrites them as version 2.
 
-use crate::error::{describe_io, Error};
+use crate::error::{describe_io, json_cause, Error};
 use crate::policy::allow::is_fingerprint;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashSet};
@@ -255,15 +255,6 @@ impl Baseline {
     }
 }
 
-/// serde_json's message without its " at line L column C" tail: the line is shown separately.
-fn json_cause(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" at line ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +270,16 @@ mod tests {
             rule: "stripe-secret-key".into(),
             path: path.into(),
         }
+    }
+
+    /// A key pasted where a baseline entry or field name belongs is not echoed back.
+    #[test]
+    fn parse_errors_do_not_quote_what_was_written() {
+        let key = ["sk", "live", "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2"].join("_");
+        let text = format!("{{\"version\":2,\"keys\":[\"{key}\"]}}");
+        let e = Baseline::parse("b.json", &text).unwrap_err().to_string();
+        assert!(e.starts_with("b.json:1: invalid type: string"), "{e}");
+        assert!(!e.contains("Zz9Yy8"), "{e}");
     }
 
     #[test]

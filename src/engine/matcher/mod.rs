@@ -394,7 +394,7 @@ fn gate_literals(rule: &Rule) -> Option<Vec<Vec<u8>>> {
 
 /// The byte before a key must not continue a word (`task_test_`), except the letter of an escape
 /// sequence written out in text (`\nsk_live_…`, `\u003dsk_live_…`, `%3Dsk_live_…`).
-fn left_edge_ok(hay: &[u8], start: usize) -> bool {
+pub(crate) fn left_edge_ok(hay: &[u8], start: usize) -> bool {
     if start == 0 || !is_word(hay[start - 1]) {
         return true;
     }
