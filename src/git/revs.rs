@@ -46,7 +46,7 @@ pub fn select(
 ) -> Result<Selected, Error> {
     let mut sel = Selection::default();
     for rev in req.revs {
-        add_rev(repo, &mut sel, rev)?;
+        add_rev(repo, &mut sel, rev, req.not_all, diag)?;
     }
     if let Some(since) = req.since_commit {
         let oid = resolve(repo, since).ok_or_else(|| unknown("--since-commit", since))?;
@@ -205,7 +205,15 @@ fn walk_all(reader: &mut Reader<'_>, tips: &[Oid], errors: &ObjectErrors<'_>) ->
 }
 
 /// One command-line revision, as `git log` reads it.
-fn add_rev(repo: &Repository, sel: &mut Selection, rev: &str) -> Result<(), Error> {
+/// `incoming`: the revisions are what a push brings (`pre-receive`), where a ref may name a tree
+/// or a blob (`git tag t HEAD^{tree}`): that is a note, not a refused push.
+fn add_rev(
+    repo: &Repository,
+    sel: &mut Selection,
+    rev: &str,
+    incoming: bool,
+    diag: &Diagnostics,
+) -> Result<(), Error> {
     if let Some(hidden) = rev.strip_prefix('^') {
         let oid = resolve(repo, hidden).ok_or_else(|| unknown("revision", rev))?;
         sel.hide.push(oid);
@@ -230,22 +238,34 @@ fn add_rev(repo: &Repository, sel: &mut Selection, rev: &str) -> Result<(), Erro
     let obj = repo
         .revparse_single(rev)
         .map_err(|_| unknown("revision", rev))?;
-    // A tag names its own message too (a pushed tag, `history v1.0`); tags of tags, each one.
-    let mut at = obj.clone();
-    while let Some(tag) = at.as_tag() {
-        sel.tags.push(tag.id());
-        match tag.target() {
-            Ok(next) => at = next,
-            Err(_) => break,
+    let tags_before = sel.tags.len();
+    match peel_tags(obj.clone(), &mut sel.tags) {
+        Some(commit) => sel.push.push(commit),
+        // A tag of a tree or blob has no commits behind it; its message is still scanned.
+        None if sel.tags.len() > tags_before => {}
+        None if incoming && matches!(obj.kind(), Some(ObjectType::Tree | ObjectType::Blob)) => {
+            diag.note(
+                rev,
+                "a ref of this push names a tree or blob, not a commit: it has no history, and its content is not scanned",
+            );
         }
-    }
-    // A tag of a tree or blob has no commits behind it; its message is still scanned.
-    match obj.peel(ObjectType::Commit) {
-        Ok(c) => sel.push.push(c.id()),
-        Err(_) if !sel.tags.is_empty() => {}
-        Err(_) => return Err(unknown("revision", rev)),
+        None => return Err(unknown("revision", rev)),
     }
     Ok(())
+}
+
+/// Follows tags (tags of tags, each one recorded in `tags`: a tag names its own message too) to
+/// what they point at, and that to its commit if it is or names one.
+fn peel_tags(mut obj: git2::Object<'_>, tags: &mut Vec<Oid>) -> Option<Oid> {
+    while let Some(tag) = obj.as_tag() {
+        tags.push(tag.id());
+        match tag.target() {
+            Ok(next) => obj = next,
+            // The message is still scanned; where the tag points is named by the tag scan.
+            Err(_) => return None,
+        }
+    }
+    obj.peel(ObjectType::Commit).ok().map(|c| c.id())
 }
 
 fn or_head(side: &str) -> &str {
@@ -342,7 +362,7 @@ fn add_tip(
     named_by: &str,
     diag: &Diagnostics,
 ) {
-    let mut obj = match repo.find_object(target, None) {
+    let obj = match repo.find_object(target, None) {
         Ok(obj) => obj,
         Err(e) => {
             return diag.error(&Error::input(
@@ -351,17 +371,7 @@ fn add_tip(
             ))
         }
     };
-    while let Some(tag) = obj.as_tag() {
-        every.tags.push(tag.id());
-        match tag.target() {
-            Ok(next) => obj = next,
-            // The message is still scanned; where the tag points is named by the tag scan.
-            Err(_) => return,
-        }
-    }
-    every
-        .commits
-        .extend(obj.peel(ObjectType::Commit).ok().map(|c| c.id()));
+    every.commits.extend(peel_tags(obj, &mut every.tags));
 }
 
 /// Detached HEADs of the other worktrees (the main one seen from a linked one, and every linked

@@ -247,3 +247,20 @@ fn the_client_pre_push_hook_stops_a_key_in_a_pushed_tag_message() {
     let bare = d.path().join("origin.git");
     assert!(!server_has(&bare, &tag));
 }
+
+/// A lightweight tag may name a tree or a blob: such a push is accepted with a note (there is
+/// no history behind it), not refused as an unknown revision.
+#[test]
+fn a_tag_of_a_tree_is_pushed_with_a_note() {
+    let s = server(&[("README.md", "hello\n")]);
+    commit_file(&s.work, "docs/a.md", "more\n", "docs");
+    git(&s.work, &["tag", "tree-of-main", "HEAD^{tree}"]);
+    let pushed = push(&s.work, &["main", "tree-of-main"]);
+    assert!(pushed.ok, "{}", pushed.stderr);
+    assert!(
+        pushed.stderr.contains("names a tree or blob, not a commit"),
+        "{}",
+        pushed.stderr
+    );
+    assert!(server_ref(&s.bare, "refs/tags/tree-of-main").is_some());
+}
