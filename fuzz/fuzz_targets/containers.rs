@@ -49,7 +49,7 @@ fuzz_target!(|input: &[u8]| {
     let m = matcher();
     let mut scanner = Scanner::new(m, 0);
     let mut out = Vec::new();
-    scanner.scan_bytes(
+    let notes = scanner.scan_bytes(
         &data,
         Origin {
             path: "fuzz",
@@ -57,6 +57,9 @@ fuzz_target!(|input: &[u8]| {
         },
         &mut out,
     );
+    for (what, _) in &notes {
+        assert!(what.starts_with("fuzz"), "a note names what it is about: {what}");
+    }
     for f in &out {
         assert!(f.path.starts_with("fuzz"));
         assert!(f.path == "fuzz" || f.member_at == Some(4));

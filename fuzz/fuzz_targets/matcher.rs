@@ -67,7 +67,7 @@ fuzz_target!(|input: &[u8]| {
     }
 
     let mut whole = Vec::new();
-    Scanner::new(m, 0).scan_bytes(data, ORIGIN, &mut whole);
+    let _notes = Scanner::new(m, 0).scan_bytes(data, ORIGIN, &mut whole);
     for f in &whole {
         let prefix = &f.variant_of(rules).prefix;
         assert!(

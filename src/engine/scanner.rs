@@ -196,11 +196,20 @@ impl<'m> Scanner<'m> {
 
     /// Scans a blob already in memory (git objects). Finds what `scan_reader` finds on the same
     /// bytes, in the same order.
-    pub fn scan_bytes(&mut self, data: &[u8], origin: Origin<'_>, out: &mut Vec<Finding>) {
+    /// Returns the notes: what a limit or damage left unread, each `(chain, why)`, for the caller
+    /// to name by what it knows of the bytes (a path, a blob id, a commit).
+    #[must_use = "notes say what was left unread; report them"]
+    pub fn scan_bytes(
+        &mut self,
+        data: &[u8],
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) -> Vec<Note> {
         let mut budget = Budget::new(self.matcher.limits());
         self.expander.reset();
         let level = Level::top(origin.path, origin.place);
         self.expander.blob(data, &level, &mut budget, out);
+        self.take_notes()
     }
 
     /// `self.buf[..len]` holds the first bytes of the input; `reader` has the rest. An input

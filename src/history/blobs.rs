@@ -374,8 +374,7 @@ fn scan_blob(
         path: "",
         place: Place::History,
     };
-    scanner.scan_bytes(data, origin, found);
-    for (what, why) in scanner.take_notes() {
+    for (what, why) in scanner.scan_bytes(data, origin, found) {
         out.notes.push((oid, what, why));
     }
     if !found.is_empty() {
@@ -443,7 +442,7 @@ pub fn scan_one(repo: &git2::Repository, oid: Oid, matcher: &Matcher) -> Option<
         place: Place::History,
     };
     // Its notes were given when the scan read it (or it is a version outside the range).
-    Scanner::new(matcher, 0).scan_bytes(obj.data(), origin, &mut found);
+    let _given = Scanner::new(matcher, 0).scan_bytes(obj.data(), origin, &mut found);
     Some(found)
 }
 

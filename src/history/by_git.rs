@@ -87,7 +87,9 @@ pub(super) fn scan(
                 path: "",
                 place: Place::History,
             };
-            scanner.scan_bytes(&data, origin, &mut out);
+            for (chain, why) in scanner.scan_bytes(&data, origin, &mut out) {
+                diag.note(&format!("blob {id}{chain}"), &why);
+            }
             if !out.is_empty() {
                 found.insert(id.to_string(), out);
             }

@@ -43,6 +43,8 @@ pub struct Walked {
     pub submodules: BTreeSet<String>,
     /// Keys in commit messages, by position in the selected commits.
     pub messages: Vec<(u32, Vec<Finding>)>,
+    /// What limits left unread in commit messages: (commit, chain, why).
+    pub message_notes: Vec<(Oid, String, String)>,
 }
 
 const CHUNK: usize = 16;
@@ -101,6 +103,7 @@ struct Part {
     records: Vec<Introduced>,
     submodules: BTreeSet<String>,
     messages: Vec<(u32, Vec<Finding>)>,
+    message_notes: Vec<(Oid, String, String)>,
 }
 
 /// Keeps the oldest record of each (blob, path): sorted in place, no map beside it.
@@ -108,10 +111,12 @@ fn merge(parts: Vec<Part>) -> Walked {
     let mut records = Vec::with_capacity(parts.iter().map(|p| p.records.len()).sum());
     let mut submodules = BTreeSet::new();
     let mut messages = Vec::new();
+    let mut message_notes = Vec::new();
     for part in parts {
         submodules.extend(part.submodules);
         records.extend(part.records);
         messages.extend(part.messages);
+        message_notes.extend(part.message_notes);
     }
     records.sort_unstable_by(|a, b| (a.blob, &a.path, a.commit).cmp(&(b.blob, &b.path, b.commit)));
     records.dedup_by(|later, first| later.blob == first.blob && later.path == first.path);
@@ -120,6 +125,7 @@ fn merge(parts: Vec<Part>) -> Walked {
         records,
         submodules,
         messages,
+        message_notes,
     }
 }
 
@@ -143,7 +149,10 @@ impl Walker<'_, '_, '_> {
                 path: "",
                 place: Place::CommitMessage,
             };
-            scanner.scan_bytes(&bytes[links.message_at..], origin, &mut found);
+            let notes = scanner.scan_bytes(&bytes[links.message_at..], origin, &mut found);
+            for (chain, why) in notes {
+                self.out.message_notes.push((oid, chain, why));
+            }
             if !found.is_empty() {
                 self.out.messages.push((index, found));
             }

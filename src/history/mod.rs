@@ -143,7 +143,7 @@ pub fn scan(
         (walked, scanned, distinct)
     });
     let tag_messages = if opts.messages {
-        tags::scan(repo, &tags, matcher, &errors)
+        tags::scan(repo, &tags, matcher, &errors, diag)
     } else {
         Vec::new()
     };
@@ -169,6 +169,12 @@ pub fn scan(
         diag.note(
             &first.to_string(),
             &format!("Git LFS pointer{more}: the file's content is stored outside git and was not scanned; scan a checkout after `git lfs pull`"),
+        );
+    }
+    for (commit, chain, why) in &walked.message_notes {
+        diag.note(
+            &format!("message of commit {}{chain}", short_id(commit)),
+            why,
         );
     }
     if !scanned.notes.is_empty() {

@@ -1,6 +1,7 @@
 //! Keys in annotated tags' messages. A tag is its own object, outside every commit, so the commit
 //! walk never sees it; the few a scan covers are read here, one by one.
 
+use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::engine::scanner::{Origin, Scanner};
 use crate::finding::Finding;
@@ -24,6 +25,7 @@ pub(super) fn scan(
     tags: &[Oid],
     matcher: &Matcher,
     errors: &ObjectErrors<'_>,
+    diag: &Diagnostics,
 ) -> Vec<TagMessage> {
     let mut scanner = Scanner::new(matcher, 0);
     let mut out = Vec::new();
@@ -40,11 +42,15 @@ pub(super) fn scan(
             path: "",
             place: Place::TagMessage,
         };
-        scanner.scan_bytes(
+        let notes = scanner.scan_bytes(
             tag.message_bytes().unwrap_or_default(),
             origin,
             &mut findings,
         );
+        for (chain, why) in notes {
+            let name = String::from_utf8_lossy(tag.name_bytes());
+            diag.note(&format!("message of tag {name}{chain}"), &why);
+        }
         if findings.is_empty() {
             continue;
         }

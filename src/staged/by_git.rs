@@ -79,7 +79,9 @@ pub(super) fn scan(
             path: &c.path,
             place: Place::Staged,
         };
-        scanner.scan_bytes(new, origin, &mut found);
+        for (what, why) in scanner.scan_bytes(new, origin, &mut found) {
+            diag.note(&what, &why);
+        }
         if found.is_empty() {
             continue;
         }

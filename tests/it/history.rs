@@ -701,3 +701,27 @@ fn a_truncated_pack_is_named_in_one_line_and_the_scan_fails_closed() {
         r.stderr
     );
 }
+
+/// What a limit leaves unread in a commit message is said, naming the commit, as it is for a
+/// file: a message holding base64 of a gzip bomb gets one line and the run goes on.
+#[test]
+fn a_bomb_in_a_commit_message_is_one_line_naming_the_commit() {
+    let r = repo();
+    let bomb = crate::pack::b64(&crate::pack::gzip(&vec![0u8; 4 << 20]));
+    let id = commit(
+        r.path(),
+        &[("a.txt", "a\n")],
+        &format!("payload\n\n{bomb}\n"),
+    );
+    let out = run(r.path(), &["history", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("decompression bomb"))
+        .unwrap_or_else(|| panic!("no note: {}", out.stderr));
+    assert!(
+        line.contains(&format!("message of commit {}", &id[..12])),
+        "{line}"
+    );
+}

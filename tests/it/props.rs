@@ -289,7 +289,7 @@ fn shown(findings: &[Finding]) -> Vec<Shown> {
 
 fn in_memory(bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
-    Scanner::new(matcher(), 0).scan_bytes(bytes, ORIGIN, &mut out);
+    let _notes = Scanner::new(matcher(), 0).scan_bytes(bytes, ORIGIN, &mut out);
     out
 }
 

@@ -145,7 +145,7 @@ proptest! {
             let (data, path, line, col, enc) = wrap(w, &text, line, col);
             let mut scanner = Scanner::new(matcher(), 0);
             let mut out: Vec<Finding> = Vec::new();
-            scanner.scan_bytes(&data, Origin { path: "f", place: Place::WorkingTree }, &mut out);
+            let _notes = scanner.scan_bytes(&data, Origin { path: "f", place: Place::WorkingTree }, &mut out);
             let found: Vec<&Finding> =
                 out.iter().filter(|f| f.secret.fingerprint() == fp).collect();
             let places: Vec<(String, u64, u64, Vec<&str>)> = found
@@ -190,7 +190,10 @@ proptest! {
         data.truncate(cut.index(data.len() + 1));
         let mut scanner = Scanner::new(matcher(), 0);
         let mut out: Vec<Finding> = Vec::new();
-        scanner.scan_bytes(&data, Origin { path: "f", place: Place::WorkingTree }, &mut out);
+        let notes = scanner.scan_bytes(&data, Origin { path: "f", place: Place::WorkingTree }, &mut out);
+        for (what, _) in &notes {
+            prop_assert!(what.starts_with('f'), "a note names what it is about: {}", what);
+        }
         for f in &out {
             prop_assert!(f.path.starts_with('f') && f.line >= 1 && f.column >= 1);
             let prefix = &matcher().rules().rules[f.rule].variants[f.variant].prefix;
