@@ -195,6 +195,12 @@ impl VerifiedSteps {
                     format!("[verified] {name}: must hold steps, and not the line {KIND_STEPS:?}"),
                 ));
             }
+            for step in steps {
+                remediation::check(step).map_err(|cause| {
+                    let line = text.find("[verified").map(|at| line_of(text, at));
+                    Error::config(file, line, format!("[verified] {name}: {cause}"))
+                })?;
+            }
         }
         Ok(())
     }

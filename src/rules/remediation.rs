@@ -77,10 +77,7 @@ pub fn steps(
     place: Place,
     public_example: bool,
 ) -> Vec<String> {
-    raw_steps(rules, rule, variant, place, public_example)
-        .into_iter()
-        .map(|s| shown(s).to_string())
-        .collect()
+    apply(raw_steps(rules, rule, variant, place, public_example), None)
 }
 
 /// The steps for one finding: those whose condition holds, `<path>` replaced by its path.
@@ -92,9 +89,24 @@ pub fn steps_for(
     public_example: bool,
     c: &Circumstances<'_>,
 ) -> Vec<String> {
+    apply(
+        raw_steps(rules, rule, variant, place, public_example),
+        Some(c),
+    )
+}
+
+/// Steps as a user sees them: for one finding (`c`), those whose condition holds with `<path>`
+/// replaced by its path; else all of them, conditions dropped.
+fn apply<'s>(
+    steps: impl IntoIterator<Item = &'s String>,
+    c: Option<&Circumstances<'_>>,
+) -> Vec<String> {
+    let Some(c) = c else {
+        return steps.into_iter().map(|s| shown(s).to_string()).collect();
+    };
     let path = c.path.filter(|p| !p.is_empty()).map(shell_quote);
     let line = c.line.to_ascii_lowercase();
-    raw_steps(rules, rule, variant, place, public_example)
+    steps
         .into_iter()
         .filter_map(|step| {
             let (condition, text) = split(step).unwrap_or((None, step));
@@ -168,20 +180,22 @@ pub fn verified_steps(
     status: Option<Status>,
     finding: Option<&Circumstances<'_>>,
 ) -> Vec<String> {
-    let usual = || match finding {
-        Some(c) => steps_for(rules, rule, variant, place, public_example, c),
-        None => steps(rules, rule, variant, place, public_example),
+    let usual = || {
+        apply(
+            raw_steps(rules, rule, variant, place, public_example),
+            finding,
+        )
     };
     if public_example || rules.rules[rule].variants[variant].class != KeyClass::Secret {
         return usual();
     }
     match status {
         Some(Status::Active) => {
-            let mut out = rules.verified.active_lead.clone();
+            let mut out = apply(&rules.verified.active_lead, finding);
             out.extend(usual());
             out
         }
-        Some(Status::Inactive) => rules.verified.inactive.steps(place).to_vec(),
+        Some(Status::Inactive) => apply(rules.verified.inactive.steps(place), finding),
         _ => usual(),
     }
 }
@@ -219,6 +233,28 @@ mod tests {
             }
         }
         panic!("no variant with prefix {prefix}");
+    }
+
+    /// The steps `--verify` brings are one finding's like any other: its real path in them.
+    #[test]
+    fn verified_steps_name_the_real_path() {
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let (r, v) = find(&rules, "sk_live_");
+        let c = Circumstances {
+            still_in_head: None,
+            line: "KEY=…",
+            path: Some("conf/my app.env"),
+        };
+        for status in [Status::Active, Status::Inactive] {
+            let steps = verified_steps(&rules, r, v, Place::Staged, false, Some(status), Some(&c));
+            assert!(steps.iter().all(|s| !s.contains("<path>")), "{steps:#?}");
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.contains("git restore --staged 'conf/my app.env'")),
+                "{status:?}: {steps:#?}"
+            );
+        }
     }
 
     #[test]
