@@ -25,24 +25,6 @@ impl Frame {
         }
     }
 
-    /// Paths reported relative to the current directory, in whatever repository holds it.
-    pub fn current_dir() -> Frame {
-        let cwd = absolute(Path::new("."));
-        let top = repo_top(&cwd);
-        Frame {
-            origin: cwd,
-            repo_top: top,
-        }
-    }
-
-    pub fn repo_top(&self) -> Option<&Path> {
-        self.repo_top.as_deref()
-    }
-
-    pub fn origin(&self) -> &Path {
-        &self.origin
-    }
-
     /// `reported` as an absolute path, `..` and `.` resolved as written.
     pub fn absolute_of(&self, reported: &str) -> PathBuf {
         normalize(&self.origin.join(reported))

@@ -99,9 +99,8 @@ fn record(
 ) -> Result<i32, Error> {
     let stats = outcome.stats;
     let commits = outcome.commits;
-    let (mut kept, suppressed) = filter(outcome.findings, config, None, frame);
+    let (kept, suppressed) = filter(outcome.findings, config, None, frame);
     let rules = &config.rules;
-    kept.sort_by(|a, b| a.sort_key(rules).cmp(&b.sort_key(rules)));
     let mut found = HashSet::new();
     let mut added = 0u64;
     for f in &kept {

@@ -24,6 +24,13 @@ use std::process::Command;
 /// Every script we write carries this line; a hook without it belongs to someone else.
 pub const MARKER: &str = "# stripe-scan-hook";
 
+/// Whether a hook file carries our marker line: ours to replace or remove.
+fn written_by_us(hook: &[u8]) -> bool {
+    String::from_utf8_lossy(hook)
+        .lines()
+        .any(|l| l.trim() == MARKER)
+}
+
 const COMMIT_HOOK: &str = include_str!("../../hooks/pre-commit");
 const PUSH_HOOK: &str = include_str!("../../hooks/pre-push");
 /// The line of each script that install-hook fills in with the binary's path.
@@ -85,13 +92,7 @@ pub fn install(args: InstallHookArgs) -> Result<i32, Error> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => State::Missing,
                 Err(e) => return Err(Error::io(dir.join(name).display().to_string(), &e)),
                 Ok(b) if b == text.as_bytes() => State::Current,
-                Ok(b)
-                    if String::from_utf8_lossy(&b)
-                        .lines()
-                        .any(|l| l.trim() == MARKER) =>
-                {
-                    State::Outdated
-                }
+                Ok(b) if written_by_us(&b) => State::Outdated,
                 Ok(_) => State::Foreign,
             };
             Ok((name, text, state))
@@ -159,12 +160,12 @@ pub fn uninstall() -> Result<i32, Error> {
     let mut removed = 0;
     for name in HOOK_NAMES {
         let path = dir.join(name);
-        let text = match std::fs::read(&path) {
+        let bytes = match std::fs::read(&path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(path.display().to_string(), &e)),
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => b,
         };
-        if !text.lines().any(|l| l.trim() == MARKER) {
+        if !written_by_us(&bytes) {
             let _ = writeln!(
                 err,
                 "stripe-scan: left {} alone: stripe-scan did not write it",

@@ -148,11 +148,7 @@ pub(crate) fn run(
     };
     let mut next_state = prior.unwrap_or_default();
     for d in done {
-        let s = d.suppressed;
-        report.suppressed.inline += s.inline;
-        report.suppressed.path += s.path;
-        report.suppressed.fingerprint += s.fingerprint;
-        report.suppressed.baseline += s.baseline;
+        report.suppressed += d.suppressed;
         if let Some(st) = d.state {
             next_state.repositories.insert(d.result.name.clone(), st);
         }
@@ -406,14 +402,7 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
             result.bytes = n("bytes");
             result.errors = n("errors") as usize;
             result.skipped = n("skipped") as usize;
-            let by = &sum["suppressed_by"];
-            let m = |k: &str| by[k].as_u64().unwrap_or(0) as usize;
-            suppressed = Suppressed {
-                inline: m("inline"),
-                path: m("path"),
-                fingerprint: m("fingerprint"),
-                baseline: m("baseline"),
-            };
+            suppressed = Suppressed::from_json(&sum["suppressed_by"]);
             findings = sc.findings;
         }
         Some(Err(f)) => return fail(f.cause, f.said),

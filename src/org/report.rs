@@ -190,19 +190,12 @@ impl RunReport {
             .transpose()
             .map_err(bad)?
             .unwrap_or_default();
-        let by = &v["summary"]["suppressed_by"];
-        let count = |k: &str| by[k].as_u64().unwrap_or(0) as usize;
         let repo_errors: usize = repositories.iter().map(|r| r.errors).sum();
         let total_errors = v["summary"]["errors"].as_u64().unwrap_or(0) as usize;
         Ok(RunReport {
             findings: findings.clone(),
             repositories,
-            suppressed: Suppressed {
-                inline: count("inline"),
-                path: count("path"),
-                fingerprint: count("fingerprint"),
-                baseline: count("baseline"),
-            },
+            suppressed: Suppressed::from_json(&v["summary"]["suppressed_by"]),
             run_errors: total_errors.saturating_sub(repo_errors),
             elapsed_ms: v["summary"]["elapsed_ms"].as_u64().unwrap_or(0),
             fail_on: v["fail_on"]
@@ -273,11 +266,7 @@ pub fn merge(
                 out.repositories.push(repo);
             }
         }
-        let s = r.suppressed;
-        out.suppressed.inline += s.inline;
-        out.suppressed.path += s.path;
-        out.suppressed.fingerprint += s.fingerprint;
-        out.suppressed.baseline += s.baseline;
+        out.suppressed += r.suppressed;
         out.run_errors += r.run_errors;
         out.elapsed_ms = out.elapsed_ms.max(r.elapsed_ms);
         out.shards.extend(r.shards);

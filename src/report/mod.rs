@@ -59,6 +59,26 @@ impl Suppressed {
             "baseline": self.baseline,
         })
     }
+
+    /// Read back from `json` (a report's `suppressed_by`); a missing count is 0.
+    pub fn from_json(v: &serde_json::Value) -> Suppressed {
+        let n = |k: &str| usize::try_from(v[k].as_u64().unwrap_or(0)).unwrap_or(usize::MAX);
+        Suppressed {
+            inline: n("inline"),
+            path: n("path"),
+            fingerprint: n("fingerprint"),
+            baseline: n("baseline"),
+        }
+    }
+}
+
+impl std::ops::AddAssign for Suppressed {
+    fn add_assign(&mut self, other: Suppressed) {
+        self.inline = self.inline.saturating_add(other.inline);
+        self.path = self.path.saturating_add(other.path);
+        self.fingerprint = self.fingerprint.saturating_add(other.fingerprint);
+        self.baseline = self.baseline.saturating_add(other.baseline);
+    }
 }
 
 #[derive(Debug, Default, Clone)]
