@@ -39,7 +39,39 @@ impl CommitInfo {
     }
 
     pub fn short_id(&self) -> &str {
-        &self.id[..self.id.len().min(12)]
+        short_commit(&self.id)
+    }
+
+    /// The commit of a finding as the JSON report has it (`commit`, `author`, `date`,
+    /// `still_in_head`, `tag`): how multi-repository runs and `merge` read findings back.
+    pub fn from_json(f: &serde_json::Value) -> Option<CommitInfo> {
+        let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
+        Some(CommitInfo {
+            id: f["commit"].as_str()?.to_string(),
+            author: text("author"),
+            date: text("date"),
+            still_in_head: f["still_in_head"].as_bool(),
+            tag: f["tag"].as_str().map(str::to_string),
+        })
+    }
+}
+
+/// A commit id cut to 12 characters for display. Ids read back from a report (`merge`, `--state`)
+/// are the user's text, so the cut falls on a character, never inside one.
+pub fn short_commit(id: &str) -> &str {
+    &id[..id.char_indices().nth(12).map_or(id.len(), |(i, _)| i)]
+}
+
+/// Where a key is, as every report names it: its file, or for a key in a commit or tag message
+/// (which has no file), that message.
+pub fn source_of(path: &str, in_message: bool, commit: Option<&CommitInfo>) -> String {
+    if !in_message {
+        return path.to_string();
+    }
+    match commit {
+        Some(CommitInfo { tag: Some(tag), .. }) => format!("message of tag {tag}"),
+        Some(c) => format!("message of commit {}", c.short_id()),
+        None => "a message".to_string(),
     }
 }
 
@@ -208,14 +240,7 @@ impl Finding {
     /// What holds the key, as reports name it: the path, or for a message (which has no path)
     /// `message of commit 1a2b3c4d5e6f` or `message of tag v1.0`.
     pub fn source(&self) -> String {
-        if !self.place.is_message() {
-            return self.path.clone();
-        }
-        match &self.commit {
-            Some(CommitInfo { tag: Some(tag), .. }) => format!("message of tag {tag}"),
-            Some(c) => format!("message of commit {}", c.short_id()),
-            None => "a message".to_string(),
-        }
+        source_of(&self.path, self.place.is_message(), self.commit.as_ref())
     }
 
     /// `source:line:column`, the way editors and terminals jump to a file position.

@@ -6,8 +6,9 @@
 //! alike. One repository's report (`text`) groups its findings by key the same way.
 
 use super::keys::{repository, KeyGroup};
-use super::{count, short_commit, Style};
+use super::{count, in_message, short_commit, Style};
 use crate::error::printable;
+use crate::finding::{source_of, CommitInfo};
 use crate::severity::Severity;
 use serde_json::Value;
 use std::io::{self, Write};
@@ -176,23 +177,11 @@ fn place(f: &Value) -> String {
     s
 }
 
-/// `commit 1a2b3c4d5e6f by NAME <MAIL> on DATE, still in HEAD`: who brought the key, and whether
-/// the checked-out line still has it.
+/// `commit 1a2b3c4d5e6f by NAME <MAIL> on DATE, still in HEAD`, in the words of every report.
 fn introduced(f: &Value) -> String {
-    let commit = f["commit"].as_str().unwrap_or("");
-    let mut s = format!("commit {}", short_commit(commit));
-    if let Some(author) = f["author"].as_str() {
-        s.push_str(&format!(" by {}", printable(author)));
-    }
-    if let Some(date) = f["date"].as_str().filter(|d| !d.is_empty()) {
-        s.push_str(&format!(" on {}", printable(date)));
-    }
-    match f["still_in_head"].as_bool() {
-        Some(true) => s.push_str(", still in HEAD"),
-        Some(false) => s.push_str(", no longer in HEAD"),
-        None => {}
-    }
-    s
+    CommitInfo::from_json(f).map_or_else(String::new, |c| {
+        printable(&c.describe(in_message(f))).into_owned()
+    })
 }
 
 /// `[repository: ]path:line:col`.
@@ -204,9 +193,14 @@ fn location(f: &Value, with_repository: bool) -> String {
             s.push_str(": ");
         }
     }
+    let source = source_of(
+        f["path"].as_str().unwrap_or(""),
+        in_message(f),
+        CommitInfo::from_json(f).as_ref(),
+    );
     s.push_str(&format!(
         "{}:{}:{}",
-        printable(f["path"].as_str().unwrap_or("")),
+        printable(&source),
         f["line"].as_u64().unwrap_or(0),
         f["column"].as_u64().unwrap_or(0)
     ));

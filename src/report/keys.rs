@@ -5,6 +5,8 @@
 //! code then groups one repository's scan, a multi-repository run built from its children's JSON,
 //! and `merge` of shard reports, and all three agree.
 
+use super::in_message;
+use crate::finding::{source_of, CommitInfo};
 use crate::severity::Severity;
 use serde_json::{json, Map, Value};
 use std::cmp::Reverse;
@@ -106,8 +108,15 @@ pub fn group(findings: &[Value]) -> Vec<KeyGroup> {
     for g in &mut groups {
         let members = || g.members.iter().map(|&i| &findings[i]);
         let repositories: BTreeSet<&str> = members().filter_map(repository).collect();
-        let files: BTreeSet<(Option<&str>, &str)> = members()
-            .map(|f| (repository(f), text(f, "path")))
+        // By where each is, as reports name it: messages are not one file.
+        let files: BTreeSet<(Option<&str>, String)> = members()
+            .map(|f| {
+                let commit = CommitInfo::from_json(f);
+                (
+                    repository(f),
+                    source_of(text(f, "path"), in_message(f), commit.as_ref()),
+                )
+            })
             .collect();
         g.files = files.len();
         g.repositories = repositories.into_iter().map(str::to_string).collect();

@@ -248,10 +248,11 @@ pub fn open_output(
     }
 }
 
-/// A commit id cut to 12 characters for display. Ids read back from a report (`merge`, `--state`)
-/// are the user's text, so the cut falls on a character, never inside one.
-pub fn short_commit(id: &str) -> &str {
-    &id[..id.char_indices().nth(12).map_or(id.len(), |(i, _)| i)]
+pub use crate::finding::short_commit;
+
+/// Whether a finding as JSON is in a commit or tag message rather than a file.
+pub fn in_message(f: &serde_json::Value) -> bool {
+    matches!(f["place"].as_str(), Some("commit_message" | "tag_message"))
 }
 
 /// `1 file`, `2 files`: a count with its noun in the right number.

@@ -916,9 +916,10 @@ fn an_enormous_repository_is_one_line_under_max_repo_size_and_the_others_are_sca
 }
 
 /// What works on one repository only is refused with many, not silently dropped: `--verify`,
-/// `--fail-on-verified`, and SARIF from `merge`. `--no-messages` reaches every repository.
+/// `--fail-on-verified`, and SARIF from `merge`. A key in a commit message is placed by its
+/// commit, and `--no-messages` reaches every repository.
 #[test]
-fn one_repository_options_are_refused_and_no_messages_is_passed_on() {
+fn one_repository_options_are_refused_and_messages_are_placed_and_skipped_as_asked() {
     let dir = tempdir();
     let r1 = repo();
     let k = key("sk_live_", 24);
@@ -940,6 +941,13 @@ fn one_repository_options_are_refused_and_no_messages_is_passed_on() {
         &["history", "--repos", "list.txt", "--format", "json"],
     );
     assert_eq!(with.code, 1, "{}", with.stderr);
+    // A key in a message is placed by its commit, as one repository's report places it.
+    let text = run(dir.path(), &["history", "--repos", "list.txt"]);
+    assert!(
+        text.stdout.contains(": message of commit ") && !text.stdout.contains(": :"),
+        "{}",
+        text.stdout
+    );
     let without = run(
         dir.path(),
         &[
