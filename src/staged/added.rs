@@ -1,7 +1,13 @@
 //! Which lines a commit adds: git's line diff between the blob in HEAD and the staged one.
 
+use crate::engine::matcher::Matcher;
+use crate::engine::scanner::{Origin, Scanner};
+use crate::finding::Finding;
+use crate::rules::Place;
+use crate::secret::Secret;
 use git2::{DiffOptions, Oid, Patch, Repository};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ops::Range;
 
 /// The blobs themselves, not copies: a huge file is then held twice (old and new), not four times.
@@ -11,6 +17,70 @@ pub(super) fn read_pair(
     new: Oid,
 ) -> Result<(git2::Blob<'_>, git2::Blob<'_>), git2::Error> {
     Ok((repo.find_blob(old)?, repo.find_blob(new)?))
+}
+
+/// The findings of the staged version `new` that HEAD's version `old` did not have. A key written
+/// out is new when its line is one the change adds; a key inside a member or an encoding (whose
+/// line is not a line of the file) when `old` did not hold it in the same member and encoding.
+/// When the lines cannot be compared, every written-out key is kept and the error said beside.
+pub(super) fn new_in(
+    old: &[u8],
+    new: &[u8],
+    findings: Vec<Finding>,
+    path: &str,
+    matcher: &Matcher,
+) -> (Vec<Finding>, Option<git2::Error>) {
+    let (plain, expanded): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| f.encoding.is_empty() && f.line_in_outer_file());
+    let mut kept = Vec::new();
+    if !expanded.is_empty() {
+        let held = expanded_keys(old, path, matcher);
+        kept.extend(
+            expanded
+                .into_iter()
+                .filter(|f| !held.contains(&expanded_key(f))),
+        );
+    }
+    if plain.is_empty() {
+        return (kept, None);
+    }
+    match line_diff(old, new) {
+        Ok(d) => {
+            kept.extend(plain.into_iter().filter(|f| d.is_added(f.line)));
+            (kept, None)
+        }
+        Err(e) => {
+            kept.extend(plain);
+            (kept, Some(e))
+        }
+    }
+}
+
+type ExpandedKey = (String, Secret, Vec<&'static str>);
+
+fn expanded_key(f: &Finding) -> ExpandedKey {
+    (
+        f.member_chain().to_string(),
+        f.secret.clone(),
+        f.encoding.clone(),
+    )
+}
+
+/// The keys HEAD's version held inside members and encodings.
+fn expanded_keys(old: &[u8], path: &str, matcher: &Matcher) -> HashSet<ExpandedKey> {
+    let mut found = Vec::new();
+    let origin = Origin {
+        path,
+        place: Place::Staged,
+    };
+    // HEAD's version: what it left unread is no news about what is staged.
+    let _old = Scanner::new(matcher, 0).scan_bytes(old, origin, &mut found);
+    found
+        .iter()
+        .filter(|f| !(f.encoding.is_empty() && f.line_in_outer_file()))
+        .map(expanded_key)
+        .collect()
 }
 
 /// The `+` side of a diff: 1-based line ranges of the new blob, and their bytes.

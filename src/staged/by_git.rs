@@ -3,7 +3,7 @@
 //! `git mv` is), `git cat-file --batch` reads both sides, and only keys on added lines count, as
 //! in the fast path.
 
-use super::added::line_diff;
+use super::added::new_in;
 use super::PathFilter;
 use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
@@ -89,19 +89,17 @@ pub(super) fn scan(
             findings.extend(found);
             continue;
         };
-        match line_diff(old, new) {
-            Ok(d) => findings.extend(found.into_iter().filter(|f| d.is_added(f.line))),
-            Err(e) => {
-                diag.error(&Error::input(
-                    &c.path,
-                    format!(
-                        "cannot diff with HEAD: {}; every key in it is reported",
-                        e.message()
-                    ),
-                ));
-                findings.extend(found);
-            }
+        let (new_keys, failed) = new_in(old, new, found, &c.path, matcher);
+        if let Some(e) = failed {
+            diag.error(&Error::input(
+                &c.path,
+                format!(
+                    "cannot diff with HEAD: {}; every key in it is reported",
+                    e.message()
+                ),
+            ));
         }
+        findings.extend(new_keys);
     }
     Ok(Outcome {
         findings,

@@ -30,7 +30,7 @@ use crate::outcome::{Outcome, Stats};
 use crate::rules::Place;
 use crate::util::mmap::{open_regular, read_or_map, Bytes};
 use crate::util::sync::{into_inner, lock, Claims};
-use added::{line_diff, read_pair};
+use added::{new_in, read_pair};
 use changes::{display, Change, Changes};
 use git2::{ErrorCode, Oid, Repository};
 use renames::renames;
@@ -403,74 +403,36 @@ fn keep_added(
         if base == p.change.oid {
             continue;
         }
-        let (plain, expanded): (Vec<Finding>, Vec<Finding>) = p
-            .findings
-            .into_iter()
-            .partition(|f| f.encoding.is_empty() && f.line_in_outer_file());
-        if !expanded.is_empty() {
-            let old = old_expanded_keys(repo, base, &display(&p.change.path), matcher);
-            kept.extend(
-                expanded
-                    .into_iter()
-                    .filter(|f| !old.contains(&expanded_key(f))),
-            );
-        }
-        if plain.is_empty() {
-            continue;
-        }
-        let added = read_pair(repo, base, p.change.oid)
-            .and_then(|(old, new)| line_diff(old.content(), new.content()));
-        match added {
-            Ok(d) => kept.extend(plain.into_iter().filter(|f| d.is_added(f.line))),
+        match read_pair(repo, base, p.change.oid) {
+            Ok((old, new)) => {
+                let path = display(&p.change.path);
+                let (new_keys, failed) =
+                    new_in(old.content(), new.content(), p.findings, &path, matcher);
+                if let Some(e) = failed {
+                    diag.error(&Error::input(
+                        path,
+                        format!(
+                            "cannot diff with HEAD's {base}: {}; every key in it is reported",
+                            crate::git::errors::cause(&e)
+                        ),
+                    ));
+                }
+                kept.extend(new_keys);
+            }
             Err(e) => {
-                // Reporting every key is the safe side of not knowing which lines are new.
+                // Reporting every key is the safe side of not knowing which are new.
                 diag.error(&Error::input(
                     display(&p.change.path),
                     format!(
-                        "cannot diff with HEAD's {base}: {}; every key in it is reported",
+                        "cannot read HEAD's {base}: {}; every key in it is reported",
                         crate::git::errors::cause(&e)
                     ),
                 ));
-                kept.extend(plain);
+                kept.extend(p.findings);
             }
         }
     }
     kept
-}
-
-type ExpandedKey = (String, crate::secret::Secret, Vec<&'static str>);
-
-fn expanded_key(f: &Finding) -> ExpandedKey {
-    (
-        f.member_chain().to_string(),
-        f.secret.clone(),
-        f.encoding.clone(),
-    )
-}
-
-/// The keys HEAD's blob held inside members and encodings (an unreadable blob holds none: its
-/// keys are then all reported).
-fn old_expanded_keys(
-    repo: &Repository,
-    blob: Oid,
-    path: &str,
-    matcher: &Matcher,
-) -> std::collections::HashSet<ExpandedKey> {
-    let Ok(blob) = repo.find_blob(blob) else {
-        return Default::default();
-    };
-    let mut found = Vec::new();
-    let origin = Origin {
-        path,
-        place: Place::Staged,
-    };
-    // HEAD's version: what it left unread is no news about what is staged.
-    let _old = Scanner::new(matcher, 0).scan_bytes(blob.content(), origin, &mut found);
-    found
-        .iter()
-        .filter(|f| !(f.encoding.is_empty() && f.line_in_outer_file()))
-        .map(expanded_key)
-        .collect()
 }
 
 #[cfg(test)]
