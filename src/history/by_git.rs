@@ -203,35 +203,42 @@ fn walk(opts: &Options<'_>) -> Result<(Vec<Commit>, Vec<Introduced>), Error> {
     Ok(parse_log(&out))
 }
 
+/// Reads `git log -z` output field by field: a commit's header (`\x01` id, author, date), then
+/// (`:meta`, path) pairs. Each field's meaning comes from its position, never from its bytes:
+/// a path or a name may hold any byte but NUL, `\x01` and a leading `:` included.
 fn parse_log(out: &[u8]) -> (Vec<Commit>, Vec<Introduced>) {
     let mut commits = Vec::new();
     let mut introduced = Vec::new();
-    for chunk in out.split(|&b| b == 1).filter(|c| !c.is_empty()) {
-        let mut fields = chunk.split(|&b| b == 0).map(|f| {
-            String::from_utf8_lossy(f)
-                .trim_start_matches('\n')
-                .to_string()
-        });
-        let (Some(id), Some(author), Some(date)) = (fields.next(), fields.next(), fields.next())
-        else {
+    let text = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
+    let mut fields = out.split(|&b| b == 0);
+    let mut pending: Option<String> = None;
+    while let Some(field) = fields.next() {
+        if let Some(blob) = pending.take() {
+            introduced.push(Introduced {
+                commit: commits.len() - 1,
+                path: text(field),
+                blob,
+            });
             continue;
-        };
-        let index = commits.len();
-        commits.push(Commit {
-            id: id.trim().to_string(),
-            author,
-            date: raw_date(&date),
-        });
-        let mut pending: Option<String> = None;
-        for f in fields {
-            if let Some(meta) = f.strip_prefix(':') {
-                pending = introduced_blob(meta);
-            } else if let Some(blob) = pending.take() {
-                introduced.push(Introduced {
-                    commit: index,
-                    path: f,
-                    blob,
-                });
+        }
+        let field = field.strip_prefix(b"\n").unwrap_or(field);
+        if let Some(id) = field.strip_prefix(&[1u8][..]) {
+            let (Some(author), Some(date)) = (fields.next(), fields.next()) else {
+                break;
+            };
+            commits.push(Commit {
+                id: text(id).trim().to_string(),
+                author: text(author),
+                date: raw_date(&text(date)),
+            });
+        } else if let Some(meta) = field.strip_prefix(b":") {
+            // Diff lines only follow a commit's header.
+            if !commits.is_empty() {
+                pending = introduced_blob(&text(meta));
+                if pending.is_none() {
+                    // Its path names nothing to read.
+                    fields.next();
+                }
             }
         }
     }

@@ -293,3 +293,32 @@ fn staged_archive_members_are_compared_by_key_with_either_reader() {
         assert_eq!(found[0]["path"], "app.jar!b.env");
     }
 }
+
+/// git's log names paths as they are: a byte 0x01 in a path (or an author's name) is data, and
+/// the keys of every file after it in the same commit are still found.
+#[test]
+fn odd_bytes_in_paths_and_names_do_not_hide_the_files_after_them() {
+    let t = tempdir();
+    let d = t.path();
+    if init(d, &["--object-format=sha256"]).is_none() {
+        return;
+    }
+    let k = key("sk_live_", 24);
+    std::fs::write(d.join("a\u{1}odd.txt"), "nothing\n").expect("w");
+    write(d, "z.env", format!("K={k}\n"));
+    git(d, &["add", "-A"]);
+    let out = git_cmd(d, &["commit", "-qm", "both"])
+        .env("GIT_AUTHOR_NAME", "Odd\u{1}Name")
+        .output()
+        .expect("git commit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = stripe_scan(d, &["history"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = only(&r, &k);
+    assert_eq!(found.len(), 1, "{}", r.stdout);
+    assert_eq!(found[0]["path"], "z.env");
+}
