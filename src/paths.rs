@@ -61,6 +61,11 @@ pub fn repo_top(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The path with links and `..` resolved; as it is when it cannot be (it may not exist).
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// `path` made absolute against the current directory, without touching the file system beyond
 /// that (no symlink resolution: paths stay the ones the user wrote).
 pub fn absolute(path: &Path) -> PathBuf {

@@ -33,7 +33,7 @@ struct Dirs {
 
 impl Dirs {
     fn add(&mut self, dir: PathBuf) -> bool {
-        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        let canonical = crate::paths::canonical(&dir);
         if self.seen.contains(&canonical) {
             return false;
         }

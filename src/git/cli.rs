@@ -8,7 +8,7 @@ use crate::error::Error;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-/// `git <args>`'s standard output, or one line saying why it failed.
+/// git as a scan may run it: never fetching, never locking.
 fn git() -> Command {
     let mut c = Command::new("git");
     c.env("GIT_NO_LAZY_FETCH", "1")
@@ -16,8 +16,18 @@ fn git() -> Command {
     c
 }
 
+/// `git <args>`'s standard output, or one line saying why it failed.
 pub(crate) fn output(args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = git()
+    output_in(None, args)
+}
+
+/// As `output`, run in `dir` when given.
+pub(crate) fn output_in(dir: Option<&std::path::Path>, args: &[&str]) -> Result<Vec<u8>, String> {
+    let mut git = git();
+    if let Some(dir) = dir {
+        git.current_dir(dir);
+    }
+    let out = git
         .args(args)
         .stdin(Stdio::null())
         .output()

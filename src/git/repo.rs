@@ -9,6 +9,7 @@
 
 use super::{alternates, cmdline_config};
 use crate::error::Error;
+use crate::paths::canonical;
 use crate::util::sync::lock;
 use git2::{ErrorCode, Repository};
 use std::path::{Path, PathBuf};
@@ -114,8 +115,7 @@ fn open_vouched_for() -> Option<Repository> {
 /// The path git matches `safe.directory` against: the work tree, or the git directory of a bare
 /// repository.
 fn checked_path(repo: &Repository) -> PathBuf {
-    let p = repo.workdir().unwrap_or_else(|| repo.path());
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    canonical(repo.workdir().unwrap_or_else(|| repo.path()))
 }
 
 /// git's rules: `*` allows every repository, an empty value forgets what came before, `DIR/*`
@@ -151,10 +151,6 @@ fn expand(value: &str) -> PathBuf {
         }
     }
     PathBuf::from(value.strip_prefix("%(prefix)/").unwrap_or(value))
-}
-
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Every object directory, in the order git searches them: `GIT_OBJECT_DIRECTORY` (else the

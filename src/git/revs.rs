@@ -6,12 +6,13 @@ use super::errors::{cause, object_error, ObjectErrors};
 use super::odb::reader::Reader;
 use crate::diagnostics::Diagnostics;
 use crate::error::Error;
+use crate::paths::canonical;
 use crate::util::fasthash::FxMap;
 use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What the user asked for.
 pub struct Request<'a> {
@@ -413,10 +414,6 @@ fn other_worktree_heads(repo: &Repository, diag: &Diagnostics) -> Vec<(PathBuf, 
         }
     }
     out
-}
-
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The commits `git stash list` shows: the new side of every line of the stash's reflog

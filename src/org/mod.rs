@@ -16,6 +16,7 @@ mod state;
 
 use crate::cli::HistoryArgs;
 use crate::error::{printable, Error};
+use crate::paths::Frame;
 use crate::policy::baseline::{Baseline, Known};
 use crate::policy::config::{self, Config};
 use crate::report::{Format, Suppressed};
@@ -60,10 +61,12 @@ struct Settings<'a> {
     baseline: Option<&'a Baseline>,
     /// `--max-repo-size`, in bytes.
     max_repo_bytes: Option<u64>,
+    /// How remembered paths read: relative to their repository's top, as allow globs read them.
+    frame: Frame,
 }
 
-/// `threads`: what --threads (or the core count) gives one scan; split among --scan-jobs.
 /// Scans every repository listed; the report and `--output`, for the command to write.
+/// `threads`: what --threads (or the core count) gives one scan; split among --scan-jobs.
 pub(crate) fn run(
     args: &HistoryArgs,
     threads: usize,
@@ -132,6 +135,7 @@ pub(crate) fn run(
         config: &config,
         baseline: baseline.as_ref(),
         max_repo_bytes: opts.max_repo_size.map(|mb| mb.saturating_mul(1_000_000)),
+        frame: Frame::new(&config.base, None),
         progress,
     };
     let done = pipeline(&settings, &repos, opts.clone_jobs.max(1), scan_jobs);
@@ -457,9 +461,7 @@ fn scan_one(s: &Settings<'_>, repo: &Repo, target: Fetched) -> Done {
 fn still_reported(s: &Settings<'_>, f: &Value) -> bool {
     let fp = f["fingerprint"].as_str().unwrap_or("");
     let path = f["path"].as_str().unwrap_or("");
-    // Remembered paths are relative to their repository's top, as allow globs read them.
-    let frame = crate::paths::Frame::new(&s.config.base, None);
-    !(s.config.allow.path_allowed(&frame, path)
+    !(s.config.allow.path_allowed(&s.frame, path)
         || s.config.allow.fingerprint_allowed(fp)
         || s.baseline
             .is_some_and(|b| matches!(b.knows(fp, path), Known::Here)))

@@ -13,7 +13,6 @@ use git2::{ObjectType, Oid, Repository};
 use std::cmp::Ordering;
 use std::ops::Range;
 use std::path::Path;
-use std::process::Command;
 
 /// A path whose content the next commit sets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -408,29 +407,11 @@ pub fn from_git(repo: &Repository, workdir: &Path, head: Option<Oid>) -> Result<
         base.as_str(),
         "--",
     ];
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(workdir)
-        // Never refresh the index as a side effect: this scan only reads.
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
-        .map_err(|e| {
-            format!(
-                "cannot run git diff-index: {}",
-                crate::error::describe_io(&e)
-            )
-        })?;
-    if !output.status.success() {
-        let err = String::from_utf8_lossy(&output.stderr);
-        let first = err
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(format!("git diff-index failed: {first}"));
-    }
+    // Through `git::cli`: it never refreshes the index nor fetches what a partial clone lacks.
+    let stdout = crate::git::cli::output_in(Some(workdir), &args)?;
     let mut out = Changes::default();
     let mut trees = Vec::new();
-    parse_raw(&output.stdout, &mut out, &mut trees)?;
+    parse_raw(&stdout, &mut out, &mut trees)?;
     // A sparse index is compared as it is: a directory outside the cone is one tree entry.
     for (mut prefix, old, new) in trees {
         prefix.push(b'/');
@@ -546,6 +527,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
+    use std::process::Command;
 
     fn git(dir: &Path, args: &[&str]) -> String {
         let out = Command::new("git")
