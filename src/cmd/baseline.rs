@@ -104,9 +104,7 @@ fn record(
     let mut found = HashSet::new();
     let mut added = 0u64;
     for f in &kept {
-        let path = frame
-            .relative_to(&f.path, baseline.base())
-            .unwrap_or_else(|| f.path.clone());
+        let path = baseline.path_of(frame, &f.path);
         let entry = Entry {
             fingerprint: f.secret.fingerprint(),
             kind: f.rule_of(rules).kind.clone(),

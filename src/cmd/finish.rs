@@ -42,10 +42,7 @@ pub(crate) fn filter(
                 continue;
             }
             let known = baseline.map_or(Known::No, |b| {
-                let at = frame
-                    .relative_to(&f.path, b.base())
-                    .unwrap_or_else(|| f.path.clone());
-                b.knows(&fingerprint, &at)
+                b.knows(&fingerprint, &b.path_of(frame, &f.path))
             });
             match known {
                 Known::Here => suppressed.baseline += 1,

@@ -160,8 +160,12 @@ impl Baseline {
     }
 
     /// The folder entry paths are relative to.
-    pub fn base(&self) -> &Path {
-        &self.base
+    /// A reported path as this baseline records it: relative to its folder when inside it, else
+    /// as reported. Writing and matching entries both go through here, so they always agree.
+    pub fn path_of(&self, frame: &crate::paths::Frame, reported: &str) -> String {
+        frame
+            .relative_to(reported, &self.base)
+            .unwrap_or_else(|| reported.to_string())
     }
 
     /// Adds the occurrence unless it is already there. True if added.

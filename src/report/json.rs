@@ -27,6 +27,17 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
         "remediation": f.remediation(rules),
         "known_key_new_location": f.known_elsewhere,
     });
+    add_occurrence(&mut v, f);
+    if show_secrets {
+        v["secret"] = json!(f.secret.expose());
+    }
+    v
+}
+
+/// What the JSON finding and SARIF's result properties both say beyond the key and its place:
+/// how it was encoded, the commit's author and date, whether HEAD still holds it, the tag, what
+/// Stripe said.
+pub fn add_occurrence(v: &mut serde_json::Value, f: &Finding) {
     if !f.encoding.is_empty() {
         v["encoding"] = json!(f.encoding);
     }
@@ -42,10 +53,6 @@ pub fn finding_value(f: &Finding, rules: &RuleSet, show_secrets: bool) -> Value 
     if let Some(verification) = &f.verification {
         v["verification"] = verification.json();
     }
-    if show_secrets {
-        v["secret"] = json!(f.secret.expose());
-    }
-    v
 }
 
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {

@@ -348,21 +348,10 @@ fn result(report: &Report<'_>, f: &Finding, rule_index: usize) -> Value {
         props["member_line"] = json!(f.line);
         props["member_column"] = json!(f.column);
     }
-    if !f.encoding.is_empty() {
-        props["encoding"] = json!(f.encoding);
-    }
     if let Some(c) = &f.commit {
         props["commit"] = json!(c.id);
-        props["author"] = json!(c.author);
-        props["date"] = json!(c.date);
-        props["still_in_head"] = json!(c.still_in_head);
-        if let Some(tag) = &c.tag {
-            props["tag"] = json!(tag);
-        }
     }
-    if let Some(v) = &f.verification {
-        props["verification"] = v.json();
-    }
+    super::json::add_occurrence(&mut props, f);
     let fingerprint = f.secret.fingerprint();
     let hex = fingerprint.strip_prefix("sha256:").unwrap_or(&fingerprint);
     json!({
