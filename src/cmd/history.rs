@@ -13,7 +13,7 @@ use crate::git::{repo, revs};
 use crate::history;
 use crate::org;
 use crate::paths::Frame;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -114,14 +114,7 @@ fn list_tips(repo: &git2::Repository) -> Result<i32, Error> {
 /// Revisions from a file or stdin, one a line. A `^OLD` whose commit is gone (a branch
 /// force-pushed, then garbage-collected) hides nothing and is dropped rather than failing the run.
 fn revs_from(repo: &git2::Repository, source: &Path) -> Result<Vec<String>, Error> {
-    let name = source.display().to_string();
-    let mut text = String::new();
-    let read = if name == "-" {
-        io::stdin().read_to_string(&mut text)
-    } else {
-        std::fs::File::open(source).and_then(|mut f| f.read_to_string(&mut text))
-    };
-    read.map_err(|e| Error::config(format!("--revs-from {name}"), None, describe_io(&e)))?;
+    let text = crate::util::read_text("--revs-from", &source.to_string_lossy())?;
     Ok(text
         .lines()
         .map(str::trim)

@@ -1,10 +1,9 @@
 //! The repositories a multi-repository run covers: lines of a `--repos` file, or a GitHub listing
 //! (see `github`). Each is a local path, scanned in place, or a URL, cloned into the cache.
 
-use crate::error::{describe_io, Error};
+use crate::error::Error;
 use std::collections::HashSet;
 use std::fmt;
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -39,17 +38,8 @@ impl fmt::Debug for Auth {
 /// The repositories listed in `source` (a file, or `-` for stdin): one a line, blank lines and
 /// `#` comments skipped, each repository once.
 pub fn read(source: &str) -> Result<Vec<Repo>, Error> {
-    let name = if source == "-" { "stdin" } else { source };
-    let mut bytes = Vec::new();
-    let read = if source == "-" {
-        std::io::stdin().read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(source).and_then(|mut f| f.read_to_end(&mut bytes))
-    };
-    read.map_err(|e| Error::config(format!("--repos {name}"), None, describe_io(&e)))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::config(format!("--repos {name}"), None, "not valid UTF-8"))?;
-    parse(name, &text)
+    let text = crate::util::read_text("--repos", source)?;
+    parse(if source == "-" { "stdin" } else { source }, &text)
 }
 
 pub fn parse(file: &str, text: &str) -> Result<Vec<Repo>, Error> {
