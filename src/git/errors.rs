@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 /// Past this many, unreadable objects are counted (each one is an error of the scan) and summed
 /// up in one last line.
-const SHOWN: usize = 20;
+pub(crate) const SHOWN: usize = 20;
 
 pub struct ObjectErrors<'d> {
     diag: &'d Diagnostics,

@@ -6,22 +6,19 @@
 //! path, as the fast path credits it.
 
 use super::blobs::is_lfs_pointer;
-use super::{short_list, Options};
+use super::Options;
 use crate::diagnostics::Diagnostics;
 use crate::engine::matcher::Matcher;
 use crate::engine::scanner::{Origin, Scanner};
 use crate::error::Error;
 use crate::finding::{CommitInfo, Finding};
 use crate::git::cli::{self, Object};
-use crate::git::errors::partial_clone;
+use crate::git::errors::{partial_clone, NOT_FOUND, SHOWN};
 use crate::git::meta::rfc3339;
 use crate::outcome::{Outcome, Stats};
 use crate::rules::Place;
 use crate::secret::Secret;
 use std::collections::{HashMap, HashSet};
-
-/// Missing objects listed one by one before the rest are summed up.
-const SHOWN: usize = 20;
 
 struct Commit {
     id: String,
@@ -52,13 +49,7 @@ pub(super) fn scan(
                 .lines()
                 .map(str::to_string)
                 .collect();
-            diag.error(&Error::input(
-                &root,
-                format!(
-                    "shallow clone: history before {} is not scanned; fetch with --unshallow or fetch-depth: 0",
-                    short_list(&cut)
-                ),
-            ));
+            diag.error(&super::shallow(&root, &cut));
         }
     }
     let (commits, introduced) = walk(opts)?;
@@ -322,10 +313,7 @@ fn report_missing(root: &str, missing: &[String], diag: &Diagnostics) {
         return;
     }
     for id in missing.iter().take(SHOWN) {
-        diag.error(&Error::input(
-            id,
-            "object not found (missing from the object database)",
-        ));
+        diag.error(&Error::input(id, NOT_FOUND));
     }
     if missing.len() > SHOWN {
         diag.error(&Error::input(

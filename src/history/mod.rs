@@ -74,13 +74,7 @@ pub fn scan(
         .filter_map(|id| Oid::from_str(id).ok())
         .collect();
     if let Some(boundary) = &boundary {
-        diag.error(&Error::input(
-            &root,
-            format!(
-                "shallow clone: history before {} is not scanned; fetch with --unshallow or fetch-depth: 0",
-                short_list(boundary)
-            ),
-        ));
+        diag.error(&shallow(&root, boundary));
     }
     let mut errors = ObjectErrors::new(diag);
     if let Some(remote) = repo::promisor_remote(repo) {
@@ -235,6 +229,17 @@ pub fn scan_by_git(
 /// `STRIPE_SCAN_STATS=1`: counts for tests and for whoever wonders why a scan was slow.
 pub(crate) fn stats_wanted() -> bool {
     std::env::var_os("STRIPE_SCAN_STATS").is_some_and(|v| v == "1")
+}
+
+/// What a shallow clone's cut (`boundary`, the commits whose parents are missing) leaves out.
+fn shallow(root: &str, boundary: &[String]) -> Error {
+    Error::input(
+        root,
+        format!(
+            "shallow clone: history before {} is not scanned; fetch with --unshallow or fetch-depth: 0",
+            short_list(boundary)
+        ),
+    )
 }
 
 pub(crate) fn short_list(ids: &[String]) -> String {
