@@ -2,6 +2,8 @@
 //! threads; see `prefixes`), then per hit the left-edge test, the body extent by the rule's
 //! character set (or its pattern), length, placeholder and entropy checks, and nearby context.
 
+mod buckets;
+mod byte_freq;
 pub mod checks;
 mod prefixes;
 
@@ -558,9 +560,12 @@ mod tests {
             );
         }
         assert!(extra.contains(&decode::utf16::literal(b"k_prod_")));
-        // 5 anchors, 6 gates, 18 base64 forms and `Secret`: the 16-bucket form.
+        // 5 anchors, 6 gates, 18 base64 forms and `Secret`: the 8-bucket form.
         let (count, fat) = matcher().prefixes.main_search();
-        assert!(count <= 30 && fat.is_some(), "{count} literals: {shown:?}");
+        assert!(
+            count <= 30 && fat == Some(false),
+            "{count} literals: {shown:?}"
+        );
     }
 
     #[test]

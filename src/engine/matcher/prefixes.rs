@@ -17,33 +17,36 @@
 //! their hits are handed back as they are, for the caller to decode around. Those holding a NUL
 //! byte (UTF-16 forms) are searched apart, only where a buffer holds one: text has none. Teddy's
 //! cost is one pass over the bytes plus a check of each place whose first bytes fit a bucket's
-//! nibble sets; past `SLIM_MOST` literals its 16-bucket form, which reads half as many bytes a
-//! step but passes far fewer places on, is the faster one, and one search beats two.
+//! nibble sets; `buckets` orders the literals so that few places do, which keeps the built-in
+//! rules' 30 literals in one pass of the 8-bucket form.
 
+use super::buckets;
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 
 /// Teddy's longest fingerprint; a shorter prefix would shorten it for every pattern.
 pub(super) const FINGERPRINT: usize = 4;
 
-/// Past this many literals one 16-bucket Teddy search beats the 8-bucket one, whose buckets then
-/// hold three or more literals each and pass too much text on to be checked. Measured over
-/// tree200's 193 MB in memory, milliseconds (8 buckets / 16): 11 literals 13.3/19.0, 19
-/// 16.5/19.5, 23 18.9/19.6, 26 24.0/19.8, 29 28.7/19.1; two 8-bucket searches of 11 and 18
-/// took 24.7.
-const SLIM_MOST: usize = 24;
+/// Up to this many literals Teddy's 8-bucket form, which reads twice as many bytes a step as the
+/// 16-bucket one, is the faster once `buckets` has grouped them (the packed searcher's own rule).
+const SLIM_MOST: usize = 32;
 
 /// A literal match: start, end, pattern id.
 type Found = (usize, usize, usize);
 
 /// One literal search, leftmost-longest: Teddy for up to 64 literals, else a full automaton.
 enum Searcher {
-    Packed(packed::Searcher),
+    /// The packed searcher, given the literals in the order `buckets` chose; `ids[k]` is the
+    /// caller's number of its literal `k`.
+    Packed(packed::Searcher, Vec<usize>),
     Automaton(AhoCorasick),
 }
 
 impl Searcher {
     fn new(literals: &[Vec<u8>]) -> Result<Searcher, String> {
+        let fat = literals.len() > SLIM_MOST;
+        let ids = buckets::order(literals, if fat { 16 } else { 8 });
+        let ordered: Vec<&Vec<u8>> = ids.iter().map(|&i| &literals[i]).collect();
         // Leftmost-longest is the kind under which the packed searcher runs; it also prefers
         // `sk_org_live_` over a shorter literal at the same byte.
         let packed = |fat: Option<bool>| {
@@ -51,16 +54,12 @@ impl Searcher {
                 .match_kind(packed::MatchKind::LeftmostLongest)
                 .only_teddy_fat(fat)
                 .builder()
-                .extend(literals)
+                .extend(&ordered)
                 .build()
         };
         // The 16-bucket form needs AVX2; without it, the packed searcher's own choice.
-        let packed = match literals.len() > SLIM_MOST {
-            true => packed(Some(true)).or_else(|| packed(None)),
-            false => packed(None),
-        };
-        match packed {
-            Some(p) => Ok(Searcher::Packed(p)),
+        match packed(Some(fat)).or_else(|| packed(None)) {
+            Some(p) => Ok(Searcher::Packed(p, ids)),
             None => AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(literals)
@@ -70,11 +69,16 @@ impl Searcher {
     }
 
     fn find(&self, hay: &[u8], from: usize) -> Option<Found> {
-        let m = match self {
-            Searcher::Packed(p) => p.find_in(hay, Span::from(from..hay.len())),
-            Searcher::Automaton(ac) => ac.find(Input::new(hay).span(from..hay.len())),
-        };
-        m.map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+        match self {
+            Searcher::Packed(p, ids) => {
+                let m = p.find_in(hay, Span::from(from..hay.len()))?;
+                Some((m.start(), m.end(), ids[m.pattern().as_usize()]))
+            }
+            Searcher::Automaton(ac) => {
+                let m = ac.find(Input::new(hay).span(from..hay.len()))?;
+                Some((m.start(), m.end(), m.pattern().as_usize()))
+            }
+        }
     }
 }
 
@@ -338,7 +342,7 @@ impl Prefixes {
     pub fn main_search(&self) -> (usize, Option<bool>) {
         self.literals.as_ref().map_or((0, None), |l| {
             let fat = match &l.searcher {
-                Searcher::Packed(_) => Some(l.meanings.len() > SLIM_MOST),
+                Searcher::Packed(..) => Some(l.meanings.len() > SLIM_MOST),
                 Searcher::Automaton(_) => None,
             };
             (l.meanings.len(), fat)
