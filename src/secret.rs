@@ -9,17 +9,24 @@ pub struct Secret {
     bytes: Vec<u8>,
     /// Length of the rule prefix (`sk_live_`), kept visible in the redacted form.
     prefix_len: usize,
+    /// SHA-256 of `bytes`, hashed once: reports, filters and baselines each ask for it.
+    digest: [u8; 32],
 }
 
 impl Secret {
     pub fn new(bytes: Vec<u8>, prefix_len: usize) -> Secret {
         let prefix_len = prefix_len.min(bytes.len());
-        Secret { bytes, prefix_len }
+        let digest = Sha256::digest(&bytes).into();
+        Secret {
+            bytes,
+            prefix_len,
+            digest,
+        }
     }
 
     /// `sha256:` + hex of the whole key: identifies it in baselines and allowlists without revealing it.
     pub fn fingerprint(&self) -> String {
-        fingerprint_of(&self.bytes)
+        fingerprint_text(&self.digest)
     }
 
     /// Prefix, the first and last four characters of the body; short bodies show less so that at
@@ -51,11 +58,16 @@ impl Secret {
 }
 
 pub fn fingerprint_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    fingerprint_text(&Sha256::digest(bytes).into())
+}
+
+fn fingerprint_text(digest: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
+    for &b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
 }
