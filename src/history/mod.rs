@@ -62,10 +62,6 @@ pub fn scan(
     matcher: &Matcher,
     diag: &Diagnostics,
 ) -> Result<Outcome, Error> {
-    // A read-only scan gains nothing from libgit2 re-hashing every object it inflates (28% of
-    // the time when libgit2 read everything); a corrupt object still fails to inflate or parse.
-    // Packed objects skip libgit2 entirely (see `packs`); this covers loose ones and the rest.
-    git2::opts::strict_hash_verification(false);
     let root = repo::display_root(repo);
     let boundary = repo::shallow_boundary(repo);
     let grafted: HashSet<Oid> = boundary
