@@ -15,8 +15,6 @@ use std::io::{self, Write};
 
 /// Repositories listed under a key before "and N more".
 const REPOSITORIES_SHOWN: usize = 10;
-/// Places listed under a repository (or under a key, for one repository) before "and N more".
-const PLACES_SHOWN: usize = 3;
 
 pub fn write(
     findings: &[Value],
@@ -153,13 +151,7 @@ fn places(
     members: &[usize],
     indent: &str,
 ) -> io::Result<()> {
-    for &i in members.iter().take(PLACES_SHOWN) {
-        writeln!(out, "{indent}{}", place(&findings[i]))?;
-    }
-    if members.len() > PLACES_SHOWN {
-        writeln!(out, "{indent}and {} more", members.len() - PLACES_SHOWN)?;
-    }
-    Ok(())
+    super::write_places(out, members.iter().map(|&i| place(&findings[i])), indent)
 }
 
 /// `path:line:col, commit 1a2b3c4d5e6f on DATE` (and earlier runs' findings marked).

@@ -256,6 +256,25 @@ pub fn in_message(f: &serde_json::Value) -> bool {
 }
 
 /// `1 file`, `2 files`: a count with its noun in the right number.
+/// Places listed under a key (or a repository) before "and N more".
+const PLACES_SHOWN: usize = 3;
+
+/// The first few of `places`, one a line after `indent`, then how many more there are.
+pub(crate) fn write_places(
+    out: &mut dyn Write,
+    places: impl ExactSizeIterator<Item = String>,
+    indent: &str,
+) -> io::Result<()> {
+    let total = places.len();
+    for place in places.take(PLACES_SHOWN) {
+        writeln!(out, "{indent}{place}")?;
+    }
+    if total > PLACES_SHOWN {
+        writeln!(out, "{indent}and {} more", total - PLACES_SHOWN)?;
+    }
+    Ok(())
+}
+
 pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")

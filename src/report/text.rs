@@ -16,9 +16,6 @@ use std::io::{self, Write};
 /// Steps are indented under the header; wrapped lines hang under the step's text.
 const INDENT: &str = "    ";
 
-/// Places listed under a key before "and N more".
-const PLACES_SHOWN: usize = 3;
-
 pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // Steps already printed, and the finding they were printed for.
     let mut explained: HashMap<Vec<String>, String> = HashMap::new();
@@ -69,12 +66,8 @@ pub fn write(report: &Report<'_>, style: &Style, out: &mut dyn Write) -> io::Res
         }
         if group.len() > 1 {
             writeln!(out, "{INDENT}the same key: {}", spread(group))?;
-            for g in group.iter().take(PLACES_SHOWN) {
-                writeln!(out, "{INDENT}  {}", place(g))?;
-            }
-            if group.len() > PLACES_SHOWN {
-                writeln!(out, "{INDENT}  and {} more", group.len() - PLACES_SHOWN)?;
-            }
+            let indent = format!("{INDENT}  ");
+            super::write_places(out, group.iter().map(|g| place(g)), &indent)?;
         }
         let steps = f.remediation(report.rules);
         match explained.get(&steps) {
