@@ -307,12 +307,5 @@ pub fn merge(
 
 /// Findings in a stable order, whichever repository finished first.
 fn order(f: &Value) -> (String, String, u64, u64, String) {
-    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-    (
-        s("repository"),
-        s("path"),
-        f["line"].as_u64().unwrap_or(0),
-        f["column"].as_u64().unwrap_or(0),
-        s("commit"),
-    )
+    super::state::place_after(f, "repository")
 }

@@ -127,9 +127,14 @@ pub fn redacted(f: &Value) -> Value {
 
 /// What makes two findings the same occurrence: the key, where, and the commit that brought it.
 pub fn identity(f: &Value) -> (String, String, u64, u64, String) {
+    place_after(f, "fingerprint")
+}
+
+/// The JSON field `lead`, then where a finding is: path, line, column and commit.
+pub fn place_after(f: &Value, lead: &str) -> (String, String, u64, u64, String) {
     let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
     (
-        s("fingerprint"),
+        s(lead),
         s("path"),
         f["line"].as_u64().unwrap_or(0),
         f["column"].as_u64().unwrap_or(0),
