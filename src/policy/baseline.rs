@@ -15,7 +15,7 @@
 use crate::error::{describe_io, json_cause, Error};
 use crate::policy::allow::is_fingerprint;
 use serde::{Deserialize, Deserializer};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub const BASELINE_NAME: &str = ".stripe-scan-baseline.json";
@@ -36,7 +36,8 @@ pub struct Entry {
 pub struct Baseline {
     /// By (path, fingerprint): the order the file is written in.
     entries: BTreeMap<(String, String), Entry>,
-    keys: HashSet<String>,
+    /// Fingerprint → how many entries hold it, so a removal knows at once whether the key is gone.
+    keys: HashMap<String, usize>,
     /// The folder entry paths are relative to.
     base: PathBuf,
 }
@@ -174,7 +175,7 @@ impl Baseline {
         if self.entries.contains_key(&at) {
             return false;
         }
-        self.keys.insert(entry.fingerprint.clone());
+        *self.keys.entry(entry.fingerprint.clone()).or_insert(0) += 1;
         self.entries.insert(at, entry);
         true
     }
@@ -182,7 +183,7 @@ impl Baseline {
     /// Whether the key with `fingerprint` is recorded at `path` (relative to the base), elsewhere,
     /// or not at all.
     pub fn knows(&self, fingerprint: &str, path: &str) -> Known {
-        if !self.keys.contains(fingerprint) {
+        if !self.keys.contains_key(fingerprint) {
             Known::No
         } else if self
             .entries
@@ -198,13 +199,13 @@ impl Baseline {
         let removed = self
             .entries
             .remove(&(entry.path.clone(), entry.fingerprint.clone()));
-        if removed.is_some()
-            && !self
-                .entries
-                .values()
-                .any(|e| e.fingerprint == entry.fingerprint)
-        {
-            self.keys.remove(&entry.fingerprint);
+        if removed.is_some() {
+            if let Some(n) = self.keys.get_mut(&entry.fingerprint) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.keys.remove(&entry.fingerprint);
+                }
+            }
         }
         removed
     }
@@ -274,6 +275,21 @@ mod tests {
             rule: "stripe-secret-key".into(),
             path: path.into(),
         }
+    }
+
+    /// A key stays known while any of its occurrences is recorded, and only that long.
+    #[test]
+    fn a_key_is_forgotten_with_its_last_occurrence() {
+        let mut b = Baseline::default();
+        b.insert(entry('a', "one.py"));
+        b.insert(entry('a', "two.py"));
+        assert!(b.remove(&entry('a', "one.py")).is_some());
+        assert_eq!(b.knows(&fp('a'), "one.py"), Known::Elsewhere);
+        assert!(b.remove(&entry('a', "one.py")).is_none(), "already gone");
+        assert_eq!(b.key_count(), 1);
+        assert!(b.remove(&entry('a', "two.py")).is_some());
+        assert_eq!(b.knows(&fp('a'), "two.py"), Known::No);
+        assert_eq!(b.key_count(), 0);
     }
 
     /// A key pasted where a baseline entry or field name belongs is not echoed back.
