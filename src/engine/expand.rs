@@ -466,12 +466,7 @@ impl<'m> Expander<'m> {
             self.layer_limit(level);
             return None;
         }
-        let most = budget.left.saturating_mul(4) / 3 + 4;
-        let ceil = at.saturating_add(usize::try_from(most).unwrap_or(usize::MAX));
-        let mut joined = Joined::default();
-        base64::join(hay, at, ceil, &mut joined);
-        let mut decoded = Vec::new();
-        base64::decode(&joined.chars, 0, &mut decoded);
+        let (joined, decoded) = decode_run(hay, at, budget);
         if joined.cut_right {
             self.note(
                 level.path,
@@ -492,10 +487,7 @@ impl<'m> Expander<'m> {
         level: &Level<'_>,
         budget: &mut Budget,
     ) -> Option<Placed> {
-        let mut joined = Joined::default();
-        base64::join(hay, at, hay.len(), &mut joined);
-        let mut decoded = Vec::new();
-        base64::decode(&joined.chars, 0, &mut decoded);
+        let (_, decoded) = decode_run(hay, at, budget);
         if !manifest::is_base64_text(&decoded) {
             return None;
         }
@@ -701,4 +693,17 @@ pub(crate) fn keep_owned(
         }
         out.push(f);
     }
+}
+
+/// The base64 run starting at `at`, joined across line breaks and decoded, read no further than
+/// the expanded bytes `budget` has left would allow (so a huge run costs what the budget lets it,
+/// not its length).
+fn decode_run(hay: &[u8], at: usize, budget: &Budget) -> (Joined, Vec<u8>) {
+    let most = budget.left.saturating_mul(4) / 3 + 4;
+    let ceil = at.saturating_add(usize::try_from(most).unwrap_or(usize::MAX));
+    let mut joined = Joined::default();
+    base64::join(hay, at, ceil, &mut joined);
+    let mut decoded = Vec::new();
+    base64::decode(&joined.chars, 0, &mut decoded);
+    (joined, decoded)
 }
