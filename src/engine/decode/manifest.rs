@@ -9,6 +9,9 @@ use std::ops::Range;
 /// The word the prefilter searches for.
 pub const WORD: &[u8] = b"Secret";
 
+/// How far before the word the `kind` key and its quotes and spaces may start.
+const LOOK_BACK: usize = 64;
+
 /// A value shorter than this holds no key, even encoded once.
 const SHORTEST_VALUE: usize = 24;
 
@@ -22,7 +25,11 @@ pub fn is_kind(hay: &[u8], at: usize) -> bool {
     {
         return false;
     }
-    let line_start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
+    // Only the end of the line matters, and a minified file's one line may hold this word
+    // thousands of times: look back a bounded way, not to the line's start.
+    let lo = at.saturating_sub(LOOK_BACK);
+    let line_start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |i| lo + i + 1);
+    let cut = line_start > 0 && hay[line_start - 1] != b'\n';
     let mut before = &hay[line_start..at];
     let trim = |s: &mut &[u8], what: &[u8]| {
         while let [rest @ .., last] = *s {
@@ -41,8 +48,11 @@ pub fn is_kind(hay: &[u8], at: usize) -> bool {
     let Some(rest) = rest.strip_suffix(b"kind") else {
         return false;
     };
-    rest.last()
-        .is_none_or(|&b| matches!(b, b' ' | b'\t' | b'"' | b'{' | b','))
+    match rest.last() {
+        Some(&b) => matches!(b, b' ' | b'\t' | b'"' | b'{' | b','),
+        // Nothing before `kind` but the window's edge: not known to start its line.
+        None => !cut,
+    }
 }
 
 /// The YAML document around `at`: from the `---` line before it to the next, or the whole text.
@@ -122,6 +132,11 @@ mod tests {
         assert!(!kind_at("clientSecret: abc\n"));
         assert!(!kind_at("mykind: Secret\n"));
         assert!(!kind_at("Secret\n"));
+        // Far along one long line (a minified bundle), as in a short one.
+        let long = "x".repeat(5000);
+        assert!(kind_at(&format!("{long},\"kind\":\"Secret\"}}")));
+        assert!(!kind_at(&format!("{long}mykind: Secret")));
+        assert!(kind_at(&format!("{}kind: Secret\n", " ".repeat(80))));
     }
 
     #[test]
