@@ -470,7 +470,14 @@ fn surroundings(hay: &[u8], start: usize, end: usize, want_context: bool) -> (bo
 /// separators, or a row of values under the nearest `INSERT INTO t (columns…)` before it. A
 /// header many rows up names every row below it, which the neighbouring lines cannot.
 fn column_header(hay: &[u8], start: usize) -> Option<Vec<u8>> {
-    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    // A row longer than this is no table's (a minified line holding many keys would otherwise be
+    // read back to its start once per key).
+    let lo = start.saturating_sub(HEADER_REACH);
+    let line_start = match memchr::memrchr(b'\n', &hay[lo..start]) {
+        Some(i) => lo + i + 1,
+        None if lo == 0 => 0,
+        None => return None,
+    };
     let before = &hay[line_start..start];
     if let Some(open) = memchr::memrchr(b'(', before) {
         // Bounded, so a dump with many keys and no context stays linear.
