@@ -62,8 +62,10 @@ pub struct Entry {
     /// Into `Index::paths`: offset and length (an index over 4 GiB goes to git instead).
     path_at: u32,
     path_len: u32,
+    /// Where the object id lies in the file: read on demand, because a pre-commit scan needs
+    /// only the few under changed directories, and copying every one doubled this struct.
+    oid_at: u32,
     pub mode: u32,
-    pub oid: Oid,
     /// 0 for a normal entry; 1-3 for the sides of an unresolved merge conflict.
     pub stage: u8,
     /// `git add -N`: a placeholder the next commit leaves out.
@@ -82,8 +84,9 @@ impl Entry {
 /// One directory of the cache-tree. `oid` is None when the directory was invalidated (an entry
 /// under it changed since the tree was last computed); its subtrees may still be valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeNode {
-    pub name: Vec<u8>,
+pub struct TreeNode<'a> {
+    /// Where it lies in the index file: nothing is copied.
+    pub name: &'a [u8],
     /// Index entries the directory covers, when valid.
     pub entry_count: usize,
     pub oid: Option<Oid>,
@@ -92,17 +95,17 @@ pub struct TreeNode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheTree {
+pub struct CacheTree<'a> {
     /// `nodes[0]` is the root.
-    pub nodes: Vec<TreeNode>,
+    pub nodes: Vec<TreeNode<'a>>,
 }
 
-impl CacheTree {
+impl<'a> CacheTree<'a> {
     pub fn root(&self) -> usize {
         0
     }
 
-    pub fn node(&self, i: usize) -> &TreeNode {
+    pub fn node(&self, i: usize) -> &TreeNode<'a> {
         &self.nodes[i]
     }
 
@@ -123,7 +126,9 @@ pub struct Index<'a> {
     /// Versions 2 and 3 spell every path out: they are read where they lie in the file. Version
     /// 4 compresses them, so they are rebuilt here.
     paths: Cow<'a, [u8]>,
-    pub cache_tree: Option<CacheTree>,
+    /// The whole file, for the object ids.
+    data: &'a [u8],
+    pub cache_tree: Option<CacheTree<'a>>,
     /// The `sdir` extension: some entries are sparse directories.
     pub sparse: bool,
 }
@@ -135,6 +140,7 @@ impl<'a> Index<'a> {
             version: 2,
             entries: Vec::new(),
             paths: Cow::Borrowed(&[]),
+            data: &[],
             cache_tree: None,
             sparse: false,
         }
@@ -147,6 +153,13 @@ impl<'a> Index<'a> {
 
     pub fn path_at(&self, i: usize) -> &[u8] {
         self.path(&self.entries[i])
+    }
+
+    pub fn oid(&self, e: &Entry) -> Oid {
+        let mut oid = [0u8; OID_LEN];
+        let at = e.oid_at as usize;
+        oid.copy_from_slice(&self.data[at..at + OID_LEN]);
+        oid
     }
 
     /// Parses a whole index file. Never panics, whatever the bytes.
@@ -182,12 +195,11 @@ impl<'a> Index<'a> {
             paths.reserve(end.min(count.saturating_mul(64)));
         }
         let mut prev: Range<usize> = 0..0;
+        let mut sparse_dirs = false;
         for n in 0..count {
             let start = r.pos;
             let fixed = r.take(FIXED_LEN)?;
             let mode = be32(&fixed[24..28]);
-            let mut oid = [0u8; OID_LEN];
-            oid.copy_from_slice(&fixed[40..40 + OID_LEN]);
             let flags = be16(&fixed[40 + OID_LEN..]);
             let mut ext = 0u16;
             if flags & FLAG_EXTENDED != 0 {
@@ -214,16 +226,30 @@ impl<'a> Index<'a> {
                 paths.extend_from_slice(suffix);
                 from..paths.len()
             } else {
-                let name = r.until_nul()?;
-                // The name is NUL-terminated and padded with NULs to a multiple of 8 bytes.
-                let used = r.pos - start;
-                let padded = (used + 7) & !7;
-                let pad = r.take(padded - used)?;
-                if pad.iter().any(|&b| b != 0) {
+                // The flags give the name's length unless it is 0xFFF or more, which saves
+                // looking for its NUL in all but the rare huge path.
+                let from = r.pos;
+                let name_end = if name_len != NAME_MASK {
+                    from + usize::from(name_len)
+                } else {
+                    from + r.until_nul()?.len()
+                };
+                // The name is NUL-terminated and padded with NULs to a multiple of 8 bytes:
+                // between one and eight NULs.
+                let entry_end = start + ((name_end - start + 8) & !7);
+                if entry_end > end {
+                    return corrupt(format!("entry {n}: truncated"));
+                }
+                // The padding is the last 1 to 8 bytes of an entry of at least 64, so one
+                // 8-byte load holds it: its top `pad` bytes must be zero.
+                let pad = entry_end - name_end;
+                let mut last = [0u8; 8];
+                last.copy_from_slice(&data[entry_end - 8..entry_end]);
+                if u64::from_le_bytes(last) >> (8 * (8 - pad)) != 0 {
                     return corrupt(format!("entry {n}: padding is not NUL"));
                 }
-                let from = start + FIXED_LEN + if flags & FLAG_EXTENDED != 0 { 2 } else { 0 };
-                from..from + name.len()
+                r.pos = entry_end;
+                from..name_end
             };
             let src: &[u8] = if version == 4 { &paths } else { data };
             let len = path.len();
@@ -255,11 +281,12 @@ impl<'a> Index<'a> {
                     return corrupt(format!("entry {n}: out of order"));
                 }
             }
+            sparse_dirs |= mode == MODE_TREE;
             entries.push(Entry {
                 path_at: path.start as u32,
                 path_len: len as u32,
+                oid_at: (start + 40) as u32,
                 mode,
-                oid,
                 stage,
                 intent_to_add: ext & EXT_INTENT_TO_ADD != 0,
                 skip_worktree: ext & EXT_SKIP_WORKTREE != 0,
@@ -293,7 +320,7 @@ impl<'a> Index<'a> {
         if r.pos != end {
             return corrupt("extensions overlap the checksum");
         }
-        if entries.iter().any(Entry::is_sparse_dir) && !sparse {
+        if sparse_dirs && !sparse {
             return corrupt("a directory entry without the sdir extension");
         }
         Ok(Index {
@@ -304,6 +331,7 @@ impl<'a> Index<'a> {
             } else {
                 Cow::Borrowed(data)
             },
+            data,
             cache_tree,
             sparse,
         })
@@ -317,13 +345,15 @@ fn show_sig(sig: &[u8]) -> String {
 /// Pre-order nodes: `name NUL entry_count SP subtree_count LF [oid]`, an entry count of -1
 /// meaning invalid (and no oid). Parsed with an explicit stack, so a hostile nesting depth
 /// cannot overflow ours.
-fn parse_cache_tree(data: &[u8]) -> Result<CacheTree, IndexError> {
+fn parse_cache_tree(data: &[u8]) -> Result<CacheTree<'_>, IndexError> {
     let mut r = Reader { data, pos: 0 };
-    let mut nodes: Vec<TreeNode> = Vec::new();
+    // Every node has one line feed (a directory name with one in it only over-counts), so the
+    // vector is allocated once: regrowing it, copy and fresh pages, was a third of this parse.
+    let mut nodes: Vec<TreeNode> = Vec::with_capacity(memchr::memchr_iter(b'\n', data).count());
     // (node, subtrees still to read)
     let mut open: Vec<(usize, usize)> = Vec::new();
     loop {
-        let name = r.until_nul()?.to_vec();
+        let name = r.until_nul()?;
         let count = r.decimal(b' ')?;
         let subtrees = r.decimal(b'\n')?;
         let subtrees = usize::try_from(subtrees)
@@ -433,16 +463,32 @@ impl<'a> Reader<'a> {
         let rest = &self.data[self.pos..];
         let i = memchr::memchr(term, rest)
             .ok_or_else(|| IndexError::Corrupt("cache-tree: unterminated number".into()))?;
-        let text = std::str::from_utf8(&rest[..i])
-            .map_err(|_| IndexError::Corrupt("cache-tree: bad number".into()))?;
-        let bad = || IndexError::Corrupt(format!("cache-tree: bad number {text:?}"));
-        let digits = text.strip_prefix('-').unwrap_or(text);
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let text = &rest[..i];
+        let bad = || {
+            IndexError::Corrupt(format!(
+                "cache-tree: bad number {:?}",
+                String::from_utf8_lossy(text)
+            ))
+        };
+        let (negative, digits) = match text.strip_prefix(b"-") {
+            Some(d) => (true, d),
+            None => (false, text),
+        };
+        if digits.is_empty() {
             return Err(bad());
         }
-        let v = text.parse::<i64>().map_err(|_| bad())?;
+        let mut v: i64 = 0;
+        for &b in digits {
+            if !b.is_ascii_digit() {
+                return Err(bad());
+            }
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(i64::from(b - b'0')))
+                .ok_or_else(bad)?;
+        }
         self.pos += i + 1;
-        Ok(v)
+        Ok(if negative { -v } else { v })
     }
 }
 
@@ -543,9 +589,9 @@ pub(crate) mod write {
         out
     }
 
-    fn write_tree(out: &mut Vec<u8>, t: &CacheTree, i: usize) {
+    fn write_tree(out: &mut Vec<u8>, t: &CacheTree<'_>, i: usize) {
         let n = t.node(i);
-        out.extend_from_slice(&n.name);
+        out.extend_from_slice(n.name);
         out.push(0);
         match n.oid {
             Some(_) => out
@@ -604,13 +650,13 @@ mod tests {
         let tree = CacheTree {
             nodes: vec![
                 TreeNode {
-                    name: vec![],
+                    name: b"",
                     entry_count: 3,
                     oid: Some([9; OID_LEN]),
                     children: vec![1],
                 },
                 TreeNode {
-                    name: b"dir".to_vec(),
+                    name: b"dir",
                     // An invalid node stores no count.
                     entry_count: 0,
                     oid: None,
@@ -625,7 +671,7 @@ mod tests {
             let paths: Vec<&[u8]> = idx.entries.iter().map(|e| idx.path(e)).collect();
             assert_eq!(paths, vec![&b"a.txt"[..], b"dir/b", b"dir/c"]);
             assert_eq!(idx.entries[1].mode, MODE_EXEC);
-            assert_eq!(idx.entries[2].oid, [3; OID_LEN]);
+            assert_eq!(idx.oid(&idx.entries[2]), [3; OID_LEN]);
             assert_eq!(idx.cache_tree.as_ref(), Some(&tree));
         }
     }
@@ -738,14 +784,14 @@ mod tests {
                     skip_worktree: version >= 3 && r & 0x20000 != 0,
                 }
             }).collect();
-            let cache = tree.then(|| CacheTree { nodes: vec![TreeNode { name: vec![], entry_count: entries.len(), oid: Some([7; OID_LEN]), children: vec![] }] });
+            let cache = tree.then(|| CacheTree { nodes: vec![TreeNode { name: b"", entry_count: entries.len(), oid: Some([7; OID_LEN]), children: vec![] }] });
             let bytes = write::index(version, &entries, cache.as_ref(), false, next() % 2 == 0);
             let idx = Index::parse(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(idx.entries.len(), entries.len());
             for (got, want) in idx.entries.iter().zip(&entries) {
                 prop_assert_eq!(idx.path(got), &want.path[..]);
                 prop_assert_eq!(got.mode, want.mode);
-                prop_assert_eq!(got.oid, want.oid);
+                prop_assert_eq!(idx.oid(got), want.oid);
                 prop_assert_eq!(got.intent_to_add, want.intent_to_add);
                 prop_assert_eq!(got.skip_worktree, want.skip_worktree);
             }
@@ -764,7 +810,7 @@ mod tests {
         #[test]
         fn never_panics_on_a_damaged_index(paths in paths(), version in 2u32..=4, flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let entries: Vec<EntrySpec> = paths.iter().map(|p| spec(std::str::from_utf8(p).unwrap_or("x"), MODE_FILE, 5)).collect();
-            let tree = CacheTree { nodes: vec![TreeNode { name: vec![], entry_count: entries.len(), oid: None, children: vec![] }] };
+            let tree = CacheTree { nodes: vec![TreeNode { name: b"", entry_count: entries.len(), oid: None, children: vec![] }] };
             let mut bytes = write::index(version, &entries, Some(&tree), false, false);
             for (at, b) in flips {
                 let i = at.index(bytes.len());

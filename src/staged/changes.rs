@@ -204,9 +204,9 @@ fn walk_dir(
                         } else if e.mode == MODE_GITLINK {
                             // A submodule's commit is not content of this repository.
                         } else if he.mode == MODE_GITLINK {
-                            push_change(out, path, e.oid, e.mode, None);
-                        } else if oid_from_raw(&e.oid) != he.oid {
-                            push_change(out, path, e.oid, e.mode, Some(he.oid));
+                            push_change(out, path, index.oid(e), e.mode, None);
+                        } else if oid_from_raw(&index.oid(e)) != he.oid {
+                            push_change(out, path, index.oid(e), e.mode, Some(he.oid));
                         }
                     }
                     Item::Dir { range } => {
@@ -288,10 +288,10 @@ fn added_range(index: &Index<'_>, range: Range<usize>, work: &mut Vec<Work>, out
             work.push(Work::Trees {
                 prefix: path.to_vec(),
                 old: None,
-                new: oid_from_raw(&e.oid),
+                new: oid_from_raw(&index.oid(e)),
             });
         } else if !e.intent_to_add && e.mode != MODE_GITLINK {
-            push_change(out, path.to_vec(), e.oid, e.mode, None);
+            push_change(out, path.to_vec(), index.oid(e), e.mode, None);
         }
     }
 }
@@ -308,7 +308,7 @@ fn group(index: &Index<'_>, prefix: &[u8], range: Range<usize>) -> Vec<(Vec<u8>,
                 items.push((
                     rest[..slash].to_vec(),
                     Item::SparseDir {
-                        oid: oid_from_raw(&e.oid),
+                        oid: oid_from_raw(&index.oid(e)),
                     },
                 ));
                 i += 1;

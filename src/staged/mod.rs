@@ -145,7 +145,7 @@ const MAP_MIN: u64 = 1 << 20;
 /// Only a regular file: a FIFO in its place would wait forever for a writer.
 fn read_index(path: &Path) -> std::io::Result<Bytes> {
     match open_regular(path)? {
-        Ok(file) => read_or_map(file, MAP_MIN),
+        Ok(file) => read_or_map(file, MAP_MIN, true),
         Err(kind) => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{kind} where the index belongs, not read"),

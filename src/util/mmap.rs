@@ -29,15 +29,22 @@ impl std::ops::Deref for Bytes {
 /// `git gc` deleting a pack leaves an existing mapping intact. libgit2 and git map these files the
 /// same way. Only a third program truncating one in place under a running scan could make a read
 /// fault (SIGBUS); the process then dies by a signal, which the hooks treat as a failed scan.
-pub(crate) fn read_or_map(mut file: File, map_min: u64) -> io::Result<Bytes> {
+///
+/// `whole` says the caller reads every byte (the index), so the mapping is filled in one call
+/// rather than one page fault per 64 KiB; a pack is read in a few places and is not.
+pub(crate) fn read_or_map(mut file: File, map_min: u64, whole: bool) -> io::Result<Bytes> {
     let len = file.metadata()?.len();
     if len < map_min {
         let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut v)?;
         return Ok(Bytes::Read(v));
     }
+    let mut options = memmap2::MmapOptions::new();
+    if whole {
+        options.populate();
+    }
     // SAFETY: see above; the mapping is only ever read.
-    unsafe { memmap2::Mmap::map(&file) }.map(Bytes::Mapped)
+    unsafe { options.map(&file) }.map(Bytes::Mapped)
 }
 
 /// What a path that is not a regular file is, for the one line that says why it was not read.

@@ -171,7 +171,7 @@ fn map(file: File) -> Result<Bytes, String> {
     if file.metadata().map_err(|e| describe_io(&e))?.len() == 0 {
         return Err("empty file".into());
     }
-    read_or_map(file, 0).map_err(|e| describe_io(&e))
+    read_or_map(file, 0, false).map_err(|e| describe_io(&e))
 }
 
 /// An entry's header: its type, its size (for a delta, the size of the delta data), where its
