@@ -743,10 +743,13 @@ fn config_errors_name_file_and_line_and_stop_before_anything_is_scanned() {
         )
     };
     let cases = [
-        ("fail_on = \n".to_string(), ":1: invalid string"),
+        (
+            "fail_on = \n".to_string(),
+            ":1: string values must be quoted",
+        ),
         (
             "[allow\npaths = []\n".to_string(),
-            ":1: invalid table header",
+            ":1: unclosed table, expected `]`",
         ),
         (
             "fail_on = \"high\"\ncolour = true\n".to_string(),
@@ -777,7 +780,7 @@ fn config_errors_name_file_and_line_and_stop_before_anything_is_scanned() {
             rule("", "sk_live_"),
             ":8: rule acme: prefix sk_live_ is already used by rule stripe-secret-key",
         ),
-        ("\u{0}\u{1}binary".to_string(), ":1: invalid key"),
+        ("\u{0}\u{1}binary".to_string(), ":1: key with no value"),
     ];
     for (text, want) in cases {
         write(d, ".stripe-scan.toml", &text);
