@@ -5,6 +5,7 @@
 mod buckets;
 mod byte_freq;
 pub mod checks;
+mod memo;
 mod prefixes;
 
 use crate::engine::decode::{self, Encoded};
@@ -324,7 +325,10 @@ fn encoded_literals(rules: &RuleSet) -> (Vec<Vec<u8>>, Vec<Encoded>) {
             kinds.push(kind);
         }
     };
-    for p in innermost(&held, prefixes::choose_anchors(&base64_prefixes, &[])) {
+    for p in innermost(
+        &held,
+        memo::anchors(&base64_prefixes, &[], prefixes::choose_anchors),
+    ) {
         for (fragment, phase) in decode::base64::fragments(&p) {
             add(fragment, Encoded::Base64 { phase: phase as u8 });
         }
@@ -333,7 +337,10 @@ fn encoded_literals(rules: &RuleSet) -> (Vec<Vec<u8>>, Vec<Encoded>) {
         add(marker.to_vec(), Encoded::Base64Whole);
     }
     add(decode::manifest::WORD.to_vec(), Encoded::SecretKind);
-    for p in innermost(&held, prefixes::choose_anchors(&utf16_prefixes, &[])) {
+    for p in innermost(
+        &held,
+        memo::anchors(&utf16_prefixes, &[], prefixes::choose_anchors),
+    ) {
         add(decode::utf16::literal(&p), Encoded::Utf16);
     }
     (literals, kinds)
@@ -536,6 +543,35 @@ mod tests {
 
     fn matcher() -> Matcher {
         Matcher::new(Arc::new(RuleSet::builtin().unwrap())).unwrap()
+    }
+
+    /// The start-up answers kept for the built-in rules (see `memo`) are the ones the searches give.
+    #[test]
+    fn known_answers_are_current() {
+        memo::record::SEEN.with(|s| s.borrow_mut().clear());
+        let rules = Arc::new(RuleSet::builtin().expect("built-in rules"));
+        Matcher::new(rules).expect("matcher");
+        let seen = memo::record::SEEN.with(|s| s.take());
+        assert!(seen.iter().any(|s| s.1) && seen.iter().any(|s| !s.1));
+        if seen.iter().all(|s| s.2) {
+            return;
+        }
+        let table = |anchors: bool| {
+            let mut lines: Vec<&str> = seen
+                .iter()
+                .filter(|s| s.1 == anchors)
+                .map(|s| s.0.as_str())
+                .collect();
+            lines.dedup();
+            lines.join("\n")
+        };
+        panic!(
+            "the built-in rules changed: replace the tables in src/engine/matcher/memo.rs with\n\
+             const KNOWN_ANCHORS: &[(u64, Anchors)] = &[\n{}\n];\n\n\
+             const KNOWN_ORDERS: &[(u64, &[u16])] = &[\n{}\n];\n",
+            table(true),
+            table(false)
+        );
     }
 
     fn keys(m: &Matcher, text: &str) -> Vec<String> {

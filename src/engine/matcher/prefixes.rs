@@ -20,7 +20,7 @@
 //! nibble sets; `buckets` orders the literals so that few places do, which keeps the built-in
 //! rules' 30 literals in one pass of the 8-bucket form.
 
-use super::buckets;
+use super::{buckets, memo};
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, Span};
 
@@ -45,7 +45,7 @@ enum Searcher {
 impl Searcher {
     fn new(literals: &[Vec<u8>]) -> Result<Searcher, String> {
         let fat = literals.len() > SLIM_MOST;
-        let ids = buckets::order(literals, if fat { 16 } else { 8 });
+        let ids = memo::bucket_order(literals, if fat { 16 } else { 8 }, buckets::order);
         let ordered: Vec<&Vec<u8>> = ids.iter().map(|&i| &literals[i]).collect();
         // Leftmost-longest is the kind under which the packed searcher runs; it also prefers
         // `sk_org_live_` over a shorter literal at the same byte.
@@ -205,7 +205,7 @@ impl Prefixes {
             }
         }
         let long_prefixes: Vec<&[u8]> = long.iter().map(|&i| &prefixes[i][..]).collect();
-        for anchor in choose_anchors(&long_prefixes, &gate_words) {
+        for anchor in memo::anchors(&long_prefixes, &gate_words, choose_anchors) {
             for &p in &long {
                 if let Some(offset) = find(&prefixes[p], &anchor) {
                     add(&anchor, Meaning::Anchor { prefix: p, offset });
@@ -410,6 +410,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub(super) fn choose_anchors(prefixes: &[&[u8]], free: &[Vec<u8>]) -> Vec<Vec<u8>> {
     // Every substring long enough, with the prefix it came from, grouped into one bit set of
     // holders per substring so each round below is a count of bits.
+    if prefixes.is_empty() {
+        return Vec::new();
+    }
     let mut pieces: Vec<(&[u8], usize)> = Vec::new();
     for (i, p) in prefixes.iter().enumerate() {
         for from in 0..p.len() {
@@ -421,21 +424,21 @@ pub(super) fn choose_anchors(prefixes: &[&[u8]], free: &[Vec<u8>]) -> Vec<Vec<u8
     pieces.sort_unstable();
     let words = prefixes.len().div_ceil(64);
     let mut candidates: Vec<&[u8]> = Vec::new();
-    let mut holders: Vec<Vec<u64>> = Vec::new();
+    // Candidate c's holders are `holders[c * words..][..words]`: one allocation, not one each.
+    let mut holders: Vec<u64> = Vec::new();
     for (piece, i) in pieces {
         if candidates.last() != Some(&piece) {
             candidates.push(piece);
-            holders.push(vec![0; words]);
+            holders.resize(holders.len() + words, 0);
         }
-        if let Some(set) = holders.last_mut() {
-            set[i / 64] |= 1 << (i % 64);
-        }
+        let at = holders.len() - words + i / 64;
+        holders[at] |= 1 << (i % 64);
     }
     let mut uncovered = vec![u64::MAX; words];
     let mut anchors = Vec::new();
     loop {
         let mut best: Option<(u32, usize)> = None;
-        for (i, set) in holders.iter().enumerate() {
+        for (i, set) in holders.chunks_exact(words).enumerate() {
             let n: u32 = set
                 .iter()
                 .zip(&uncovered)
@@ -452,7 +455,10 @@ pub(super) fn choose_anchors(prefixes: &[&[u8]], free: &[Vec<u8>]) -> Vec<Vec<u8
         }
         // None once every prefix is covered (each is a candidate of its own).
         let Some((_, i)) = best else { break };
-        for (u, h) in uncovered.iter_mut().zip(&holders[i]) {
+        for (u, h) in uncovered
+            .iter_mut()
+            .zip(&holders[i * words..(i + 1) * words])
+        {
             *u &= !h;
         }
         anchors.push(candidates[i].to_vec());
