@@ -3,7 +3,8 @@
 //! (`STRIPE_SCAN_OBJECT_READER=git`). One `git log --raw` lists what each commit introduces
 //! (for a merge, what differs from every parent: `-c`), one `git cat-file --batch` reads each
 //! distinct blob once, and each key is credited to the oldest commit that introduced it at its
-//! path, as the fast path credits it.
+//! path, as the fast path credits it. Commit messages are read whole by a second `cat-file`.
+//! Annotated tags' messages are not scanned on this path (the fast path scans them).
 
 use super::blobs::is_lfs_pointer;
 use super::Options;
@@ -92,6 +93,11 @@ pub(super) fn scan(
         Object::Missing => missing.push(id.to_string()),
     })?;
     report_missing(&root, &missing, diag);
+    let messages = if opts.messages {
+        scan_messages(&commits, &mut scanner, diag)?
+    } else {
+        Vec::new()
+    };
     if lfs > 0 {
         diag.note(
             &root,
@@ -139,11 +145,73 @@ pub(super) fn scan(
             findings.push(f);
         }
     }
+    // A message belongs to its commit alone: every key in one is a finding.
+    for (commit, found) in messages {
+        let c = &commits[commit];
+        for mut f in found {
+            f.commit = Some(CommitInfo {
+                id: c.id.clone(),
+                author: c.author.clone(),
+                date: c.date.clone(),
+                still_in_head: Some(in_head.contains(&f.secret)),
+                tag: None,
+            });
+            findings.push(f);
+        }
+    }
     Ok(Outcome {
         findings,
         stats,
         commits: Some(commits.len() as u64),
     })
+}
+
+/// Each commit's message, read whole through `git cat-file --batch` (a message may hold any byte,
+/// which `git log` output could not frame), scanned as the fast path scans it: by commit index,
+/// the findings of each message that holds a key.
+fn scan_messages(
+    commits: &[Commit],
+    scanner: &mut Scanner<'_>,
+    diag: &Diagnostics,
+) -> Result<Vec<(usize, Vec<Finding>)>, Error> {
+    let ids: Vec<String> = commits.iter().map(|c| c.id.clone()).collect();
+    let mut out = Vec::new();
+    // `cat_file` answers in the order asked, one call per id.
+    let mut index = 0;
+    cli::cat_file(&ids, |id, obj| {
+        let commit = index;
+        index += 1;
+        let Object::Found { kind, data } = obj else {
+            return diag.error(&Error::input(id, "the commit's object is missing"));
+        };
+        if kind != "commit" {
+            return diag.error(&Error::input(
+                id,
+                format!("listed as a commit, but it is a {kind}"),
+            ));
+        }
+        let origin = Origin {
+            path: "",
+            place: Place::CommitMessage,
+        };
+        let mut found = Vec::new();
+        for (chain, why) in scanner.scan_bytes(message(&data), origin, &mut found) {
+            let short: String = id.chars().take(12).collect();
+            diag.note(&format!("message of commit {short}{chain}"), &why);
+        }
+        if !found.is_empty() {
+            out.push((commit, found));
+        }
+    })?;
+    Ok(out)
+}
+
+/// A commit object's message: what follows the first empty line, ending its headers.
+fn message(commit: &[u8]) -> &[u8] {
+    if let Some(rest) = commit.strip_prefix(b"\n") {
+        return rest;
+    }
+    memchr::memmem::find(commit, b"\n\n").map_or(&[], |at| &commit[at + 2..])
 }
 
 /// The revisions to walk, as `history` selects them: the ones given, else every ref; with
@@ -344,6 +412,14 @@ fn promisor_remote() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_commit_message_starts_after_the_first_empty_line() {
+        let commit = b"tree 1\nparent 2\nauthor a <a> 1 +0000\n\nsubject\n\nbody\n";
+        assert_eq!(message(commit), b"subject\n\nbody\n");
+        assert_eq!(message(b"tree 1\nauthor a <a> 1 +0000\n"), b"");
+        assert_eq!(message(b"\nonly a message"), b"only a message");
+    }
 
     #[test]
     fn raw_lines_give_the_blob_a_commit_has_at_a_path() {

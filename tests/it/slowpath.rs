@@ -164,7 +164,12 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     git(d, &["checkout", "-q", "main"]);
     git(d, &["merge", "-q", "--no-ff", "side", "-m", "merge"]);
     git(d, &["rm", "-q", "f1.py"]);
-    git(d, &["commit", "-qm", "rm"]);
+    // A key pasted into a commit message, on its fourth line (after "rm", "" and "used").
+    let pasted = key("rk_live_", 24);
+    git(
+        d,
+        &["commit", "-qm", "rm", "-m", &format!("used\nKEY={pasted}")],
+    );
     git(d, &["repack", "-adq"]);
     // Two stash entries: the older one only in the stash's reflog.
     for prefix in ["sk_test_", "rk_test_"] {
@@ -175,8 +180,17 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     let slow = stripe_scan(d, &["history"], &[("STRIPE_SCAN_OBJECT_READER", "git")]);
     assert_eq!(fast.code, 1, "{}", fast.stderr);
     assert_eq!(slow.code, fast.code, "{}", slow.stderr);
-    assert_eq!(fast.findings().len(), 6, "{}", fast.stdout);
+    assert_eq!(fast.findings().len(), 7, "{}", fast.stdout);
     assert_eq!(fast.findings(), slow.findings());
+    let in_message = only(&slow, &pasted);
+    assert_eq!(in_message.len(), 1, "{}", slow.stdout);
+    assert_eq!(in_message[0]["place"], "commit_message");
+    assert_eq!(in_message[0]["line"], 4);
+    assert_eq!(in_message[0]["column"], 5);
+    assert_eq!(
+        in_message[0]["commit"],
+        git(d, &["rev-parse", "HEAD"]).as_str()
+    );
 }
 
 #[test]
