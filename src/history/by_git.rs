@@ -3,8 +3,8 @@
 //! (`STRIPE_SCAN_OBJECT_READER=git`). One `git log --raw` lists what each commit introduces
 //! (for a merge, what differs from every parent: `-c`), one `git cat-file --batch` reads each
 //! distinct blob once, and each key is credited to the oldest commit that introduced it at its
-//! path, as the fast path credits it. Commit messages are read whole by a second `cat-file`.
-//! Annotated tags' messages are not scanned on this path (the fast path scans them).
+//! path, as the fast path credits it. Commit and annotated tag messages are read whole by
+//! further `cat-file --batch` runs.
 
 use super::blobs::is_lfs_pointer;
 use super::Options;
@@ -93,10 +93,11 @@ pub(super) fn scan(
         Object::Missing => missing.push(id.to_string()),
     })?;
     report_missing(&root, &missing, diag);
-    let messages = if opts.messages {
-        scan_messages(&commits, &mut scanner, diag)?
+    let (messages, tags) = if opts.messages {
+        let tags = scan_tags(&tag_ids(opts), &mut scanner, diag)?;
+        (scan_messages(&commits, &mut scanner, diag)?, tags)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     if lfs > 0 {
         diag.note(
@@ -159,6 +160,18 @@ pub(super) fn scan(
             findings.push(f);
         }
     }
+    for tag in tags {
+        for mut f in tag.findings {
+            f.commit = Some(CommitInfo {
+                id: tag.target.clone(),
+                author: tag.tagger.clone(),
+                date: tag.date.clone(),
+                still_in_head: Some(in_head.contains(&f.secret)),
+                tag: Some(tag.name.clone()),
+            });
+            findings.push(f);
+        }
+    }
     Ok(Outcome {
         findings,
         stats,
@@ -204,6 +217,137 @@ fn scan_messages(
         }
     })?;
     Ok(out)
+}
+
+/// An annotated tag whose message holds keys.
+struct TagMessage {
+    name: String,
+    /// The commit it points to through any tags of tags, else the object it names.
+    target: String,
+    tagger: String,
+    date: String,
+    findings: Vec<Finding>,
+}
+
+/// The annotated tags the scan covers, as the fast path chooses them (`revs::select`): every one
+/// a ref names when every ref is scanned, else those named as revisions (less those a ref already
+/// names, for a push's incoming commits). Tags those tags name are added as they are read.
+fn tag_ids(opts: &Options<'_>) -> Vec<String> {
+    let positive: Vec<&String> = opts
+        .revs
+        .iter()
+        .filter(|r| !r.starts_with('^') && !r.contains(".."))
+        .collect();
+    let refs = || -> Vec<String> {
+        let listed = cli::text(&["for-each-ref", "--format=%(objecttype) %(objectname)"])
+            .unwrap_or_default();
+        listed
+            .lines()
+            .filter_map(|l| l.strip_prefix("tag "))
+            .map(str::to_string)
+            .collect()
+    };
+    if positive.is_empty() {
+        return if opts.since_commit.is_none() && !opts.incoming {
+            refs()
+        } else {
+            Vec::new()
+        };
+    }
+    let mut named: Vec<String> = positive
+        .iter()
+        .filter_map(|r| cli::text(&["rev-parse", "--verify", "--quiet", r]).ok())
+        .filter(|id| cli::text(&["cat-file", "-t", id]).is_ok_and(|t| t == "tag"))
+        .collect();
+    if opts.incoming {
+        let known: HashSet<String> = refs().into_iter().collect();
+        named.retain(|t| !known.contains(t));
+    }
+    named
+}
+
+/// Reads each tag (and each tag a tag names) once and scans its message.
+fn scan_tags(
+    start: &[String],
+    scanner: &mut Scanner<'_>,
+    diag: &Diagnostics,
+) -> Result<Vec<TagMessage>, Error> {
+    // id → (the object it names, that object's type, name, tagger line, findings)
+    type Read = (String, String, String, String, Vec<Finding>);
+    let mut read: HashMap<String, Read> = HashMap::new();
+    let mut round: Vec<String> = start.to_vec();
+    while !round.is_empty() {
+        round.sort_unstable();
+        round.dedup();
+        let mut next = Vec::new();
+        cli::cat_file(&round, |id, obj| {
+            let Object::Found { kind, data } = obj else {
+                return diag.error(&Error::input(id, "the tag's object is missing"));
+            };
+            if kind != "tag" {
+                return;
+            }
+            let header = |key: &str| -> String {
+                data.split(|&b| b == b'\n')
+                    .take_while(|l| !l.is_empty())
+                    .find_map(|l| l.strip_prefix(format!("{key} ").as_bytes()))
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default()
+            };
+            let (object, kind, name) = (header("object"), header("type"), header("tag"));
+            let origin = Origin {
+                path: "",
+                place: Place::TagMessage,
+            };
+            let mut found = Vec::new();
+            for (chain, why) in scanner.scan_bytes(message(&data), origin, &mut found) {
+                diag.note(&format!("message of tag {name}{chain}"), &why);
+            }
+            if kind == "tag" && !read.contains_key(&object) {
+                next.push(object.clone());
+            }
+            read.insert(
+                id.to_string(),
+                (object, kind, name, header("tagger"), found),
+            );
+        })?;
+        round = next;
+    }
+    let mut out = Vec::new();
+    let mut ids: Vec<&String> = read.keys().collect();
+    ids.sort_unstable();
+    for id in ids {
+        let (object, _, name, tagger, found) = &read[id];
+        if found.is_empty() {
+            continue;
+        }
+        // Through tags of tags to what the last one names: a commit there is the target.
+        let mut at = object;
+        let mut hops = 0;
+        while let Some((inner, _, _, _, _)) = read.get(at).filter(|_| hops < read.len()) {
+            at = inner;
+            hops += 1;
+        }
+        let peeled_commit = cli::text(&["cat-file", "-t", at]).is_ok_and(|t| t == "commit");
+        let (who, date) = tagger_and_date(tagger);
+        out.push(TagMessage {
+            name: name.clone(),
+            target: if peeled_commit { at } else { object }.clone(),
+            tagger: who,
+            date,
+            findings: found.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// `Name <email> 1704164645 +0130` as (`Name <email>`, RFC 3339); empty for the old tags that have
+/// no tagger.
+fn tagger_and_date(line: &str) -> (String, String) {
+    match line.rfind('>') {
+        Some(end) => (line[..=end].to_string(), raw_date(line[end + 1..].trim())),
+        None => (String::new(), String::new()),
+    }
 }
 
 /// A commit object's message: what follows the first empty line, ending its headers.

@@ -170,6 +170,11 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
         d,
         &["commit", "-qm", "rm", "-m", &format!("used\nKEY={pasted}")],
     );
+    // And one in an annotated tag's message, tagged again by a second tag.
+    let tagged = key("sk_live_", 24);
+    let note = format!("release\n{tagged}");
+    git(d, &["tag", "-a", "v1", "-m", &note, "HEAD~1"]);
+    git(d, &["tag", "-a", "v1-again", "-m", "same", "v1"]);
     git(d, &["repack", "-adq"]);
     // Two stash entries: the older one only in the stash's reflog.
     for prefix in ["sk_test_", "rk_test_"] {
@@ -180,7 +185,7 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     let slow = stripe_scan(d, &["history"], &[("STRIPE_SCAN_OBJECT_READER", "git")]);
     assert_eq!(fast.code, 1, "{}", fast.stderr);
     assert_eq!(slow.code, fast.code, "{}", slow.stderr);
-    assert_eq!(fast.findings().len(), 7, "{}", fast.stdout);
+    assert_eq!(fast.findings().len(), 8, "{}", fast.stdout);
     assert_eq!(fast.findings(), slow.findings());
     let in_message = only(&slow, &pasted);
     assert_eq!(in_message.len(), 1, "{}", slow.stdout);
@@ -190,6 +195,16 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     assert_eq!(
         in_message[0]["commit"],
         git(d, &["rev-parse", "HEAD"]).as_str()
+    );
+    let in_tag = only(&slow, &tagged);
+    assert_eq!(in_tag.len(), 1, "{}", slow.stdout);
+    assert_eq!(in_tag[0]["place"], "tag_message");
+    assert_eq!(in_tag[0]["tag"], "v1");
+    assert_eq!(in_tag[0]["line"], 2);
+    assert_eq!(in_tag[0]["column"], 1);
+    assert_eq!(
+        in_tag[0]["commit"],
+        git(d, &["rev-parse", "HEAD~1"]).as_str()
     );
 }
 
