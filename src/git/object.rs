@@ -19,10 +19,8 @@ pub fn parse_commit(data: &[u8]) -> Result<CommitLinks, String> {
     let mut tree = None;
     let mut parents = Vec::new();
     let mut time = 0;
-    let mut message_at = data.len();
-    let mut at = 0;
-    for line in data.split(|&b| b == b'\n') {
-        let next = (at + line.len() + 1).min(data.len());
+    let message_at = message_at(data);
+    for line in data[..message_at].split(|&b| b == b'\n') {
         if let Some(hex) = line.strip_prefix(b"tree ") {
             tree = parse_hex(hex);
         } else if let Some(hex) = line.strip_prefix(b"parent ") {
@@ -35,11 +33,7 @@ pub fn parse_commit(data: &[u8]) -> Result<CommitLinks, String> {
                 .and_then(|t| std::str::from_utf8(t).ok())
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(0);
-        } else if line.is_empty() {
-            message_at = next;
-            break;
         }
-        at = next;
     }
     Ok(CommitLinks {
         tree: tree.ok_or("commit has no tree")?,
@@ -47,6 +41,15 @@ pub fn parse_commit(data: &[u8]) -> Result<CommitLinks, String> {
         time,
         message_at,
     })
+}
+
+/// Where a commit's or a tag's message starts: after the empty line that ends its headers (the
+/// object's length when there is none).
+pub fn message_at(object: &[u8]) -> usize {
+    if object.first() == Some(&b'\n') {
+        return 1;
+    }
+    memchr::memmem::find(object, b"\n\n").map_or(object.len(), |at| at + 2)
 }
 
 /// A raw 20-byte id; never fails, since any 20 bytes are a valid SHA-1 id.
@@ -175,6 +178,15 @@ impl<'a> Iterator for Entries<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_starts_after_the_first_empty_line() {
+        let commit = b"tree 1\nparent 2\nauthor a <a> 1 +0000\n\nsubject\n\nbody\n";
+        assert_eq!(&commit[message_at(commit)..], b"subject\n\nbody\n");
+        let bare = b"tree 1\nauthor a <a> 1 +0000\n";
+        assert_eq!(message_at(bare), bare.len());
+        assert_eq!(message_at(b"\nonly a message"), 1);
+    }
 
     fn raw(entries: &[(&str, &str)]) -> Vec<u8> {
         let mut v = Vec::new();

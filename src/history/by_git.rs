@@ -16,6 +16,7 @@ use crate::finding::{CommitInfo, Finding};
 use crate::git::cli::{self, Object};
 use crate::git::errors::{partial_clone, NOT_FOUND, SHOWN};
 use crate::git::meta::rfc3339;
+use crate::git::object::message_at;
 use crate::outcome::{Outcome, Stats};
 use crate::rules::Place;
 use crate::secret::Secret;
@@ -146,28 +147,15 @@ pub(super) fn scan(
             findings.push(f);
         }
     }
-    // A message belongs to its commit alone: every key in one is a finding.
-    for (commit, found) in messages {
-        let c = &commits[commit];
-        for mut f in found {
+    // A message belongs to its commit or tag alone: every key in one is a finding.
+    for m in messages.into_iter().chain(tags) {
+        for mut f in m.findings {
             f.commit = Some(CommitInfo {
-                id: c.id.clone(),
-                author: c.author.clone(),
-                date: c.date.clone(),
+                id: m.target.clone(),
+                author: m.author.clone(),
+                date: m.date.clone(),
                 still_in_head: Some(in_head.contains(&f.secret)),
-                tag: None,
-            });
-            findings.push(f);
-        }
-    }
-    for tag in tags {
-        for mut f in tag.findings {
-            f.commit = Some(CommitInfo {
-                id: tag.target.clone(),
-                author: tag.tagger.clone(),
-                date: tag.date.clone(),
-                still_in_head: Some(in_head.contains(&f.secret)),
-                tag: Some(tag.name.clone()),
+                tag: m.tag.clone(),
             });
             findings.push(f);
         }
@@ -179,21 +167,31 @@ pub(super) fn scan(
     })
 }
 
+/// The keys in one commit's or tag's message, and what a finding says of where they are.
+struct MessageKeys {
+    /// The commit; for a tag, the commit it points to through any tags of tags, else the object
+    /// it names.
+    target: String,
+    /// The author, or the tagger (empty for the old tags that have none), and the date.
+    author: String,
+    date: String,
+    tag: Option<String>,
+    findings: Vec<Finding>,
+}
+
 /// Each commit's message, read whole through `git cat-file --batch` (a message may hold any byte,
-/// which `git log` output could not frame), scanned as the fast path scans it: by commit index,
-/// the findings of each message that holds a key.
+/// which `git log` output could not frame), scanned as the fast path scans it.
 fn scan_messages(
     commits: &[Commit],
     scanner: &mut Scanner<'_>,
     diag: &Diagnostics,
-) -> Result<Vec<(usize, Vec<Finding>)>, Error> {
+) -> Result<Vec<MessageKeys>, Error> {
     let ids: Vec<String> = commits.iter().map(|c| c.id.clone()).collect();
     let mut out = Vec::new();
     // `cat_file` answers in the order asked, one call per id.
-    let mut index = 0;
+    let mut next = commits.iter();
     cli::cat_file(&ids, |id, obj| {
-        let commit = index;
-        index += 1;
+        let Some(commit) = next.next() else { return };
         let Object::Found { kind, data } = obj else {
             return diag.error(&Error::input(id, "the commit's object is missing"));
         };
@@ -207,26 +205,23 @@ fn scan_messages(
             path: "",
             place: Place::CommitMessage,
         };
-        let mut found = Vec::new();
-        for (chain, why) in scanner.scan_bytes(message(&data), origin, &mut found) {
+        let mut findings = Vec::new();
+        let text = &data[message_at(&data)..];
+        for (chain, why) in scanner.scan_bytes(text, origin, &mut findings) {
             let short: String = id.chars().take(12).collect();
             diag.note(&format!("message of commit {short}{chain}"), &why);
         }
-        if !found.is_empty() {
-            out.push((commit, found));
+        if !findings.is_empty() {
+            out.push(MessageKeys {
+                target: commit.id.clone(),
+                author: commit.author.clone(),
+                date: commit.date.clone(),
+                tag: None,
+                findings,
+            });
         }
     })?;
     Ok(out)
-}
-
-/// An annotated tag whose message holds keys.
-struct TagMessage {
-    name: String,
-    /// The commit it points to through any tags of tags, else the object it names.
-    target: String,
-    tagger: String,
-    date: String,
-    findings: Vec<Finding>,
 }
 
 /// The annotated tags the scan covers, as the fast path chooses them (`revs::select`): every one
@@ -266,15 +261,23 @@ fn tag_ids(opts: &Options<'_>) -> Vec<String> {
     named
 }
 
+/// An annotated tag as read: its headers and the keys in its message.
+struct Tag {
+    /// The object it names, and that object's type.
+    object: String,
+    kind: String,
+    name: String,
+    tagger: String,
+    findings: Vec<Finding>,
+}
+
 /// Reads each tag (and each tag a tag names) once and scans its message.
 fn scan_tags(
     start: &[String],
     scanner: &mut Scanner<'_>,
     diag: &Diagnostics,
-) -> Result<Vec<TagMessage>, Error> {
-    // id → (the object it names, that object's type, name, tagger line, findings)
-    type Read = (String, String, String, String, Vec<Finding>);
-    let mut read: HashMap<String, Read> = HashMap::new();
+) -> Result<Vec<MessageKeys>, Error> {
+    let mut read: HashMap<String, Tag> = HashMap::new();
     let mut round: Vec<String> = start.to_vec();
     while !round.is_empty() {
         round.sort_unstable();
@@ -287,29 +290,33 @@ fn scan_tags(
             if kind != "tag" {
                 return;
             }
-            let header = |key: &str| -> String {
-                data.split(|&b| b == b'\n')
-                    .take_while(|l| !l.is_empty())
-                    .find_map(|l| l.strip_prefix(format!("{key} ").as_bytes()))
+            let at = message_at(&data);
+            let header = |key: &[u8]| -> String {
+                data[..at]
+                    .split(|&b| b == b'\n')
+                    .find_map(|l| l.strip_prefix(key)?.strip_prefix(b" "))
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .unwrap_or_default()
             };
-            let (object, kind, name) = (header("object"), header("type"), header("tag"));
+            let tag = Tag {
+                object: header(b"object"),
+                kind: header(b"type"),
+                name: header(b"tag"),
+                tagger: header(b"tagger"),
+                findings: Vec::new(),
+            };
             let origin = Origin {
                 path: "",
                 place: Place::TagMessage,
             };
-            let mut found = Vec::new();
-            for (chain, why) in scanner.scan_bytes(message(&data), origin, &mut found) {
-                diag.note(&format!("message of tag {name}{chain}"), &why);
+            let mut findings = Vec::new();
+            for (chain, why) in scanner.scan_bytes(&data[at..], origin, &mut findings) {
+                diag.note(&format!("message of tag {}{chain}", tag.name), &why);
             }
-            if kind == "tag" && !read.contains_key(&object) {
-                next.push(object.clone());
+            if tag.kind == "tag" && !read.contains_key(&tag.object) {
+                next.push(tag.object.clone());
             }
-            read.insert(
-                id.to_string(),
-                (object, kind, name, header("tagger"), found),
-            );
+            read.insert(id.to_string(), Tag { findings, ..tag });
         })?;
         round = next;
     }
@@ -317,25 +324,31 @@ fn scan_tags(
     let mut ids: Vec<&String> = read.keys().collect();
     ids.sort_unstable();
     for id in ids {
-        let (object, _, name, tagger, found) = &read[id];
-        if found.is_empty() {
+        let tag = &read[id];
+        if tag.findings.is_empty() {
             continue;
         }
-        // Through tags of tags to what the last one names: a commit there is the target.
-        let mut at = object;
-        let mut hops = 0;
-        while let Some((inner, _, _, _, _)) = read.get(at).filter(|_| hops < read.len()) {
-            at = inner;
-            hops += 1;
+        // Through tags of tags: the last one's headers say what it names. A commit there is the
+        // target, as libgit2's peel finds it; anything else leaves the object this tag names.
+        let mut last = tag;
+        for _ in 0..read.len() {
+            match read.get(&last.object) {
+                Some(inner) => last = inner,
+                None => break,
+            }
         }
-        let peeled_commit = cli::text(&["cat-file", "-t", at]).is_ok_and(|t| t == "commit");
-        let (who, date) = tagger_and_date(tagger);
-        out.push(TagMessage {
-            name: name.clone(),
-            target: if peeled_commit { at } else { object }.clone(),
-            tagger: who,
+        let target = if last.kind == "commit" {
+            &last.object
+        } else {
+            &tag.object
+        };
+        let (author, date) = tagger_and_date(&tag.tagger);
+        out.push(MessageKeys {
+            target: target.clone(),
+            author,
             date,
-            findings: found.clone(),
+            tag: Some(tag.name.clone()),
+            findings: tag.findings.clone(),
         });
     }
     Ok(out)
@@ -348,14 +361,6 @@ fn tagger_and_date(line: &str) -> (String, String) {
         Some(end) => (line[..=end].to_string(), raw_date(line[end + 1..].trim())),
         None => (String::new(), String::new()),
     }
-}
-
-/// A commit object's message: what follows the first empty line, ending its headers.
-fn message(commit: &[u8]) -> &[u8] {
-    if let Some(rest) = commit.strip_prefix(b"\n") {
-        return rest;
-    }
-    memchr::memmem::find(commit, b"\n\n").map_or(&[], |at| &commit[at + 2..])
 }
 
 /// The revisions to walk, as `history` selects them: the ones given, else every ref; with
@@ -556,14 +561,6 @@ fn promisor_remote() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_commit_message_starts_after_the_first_empty_line() {
-        let commit = b"tree 1\nparent 2\nauthor a <a> 1 +0000\n\nsubject\n\nbody\n";
-        assert_eq!(message(commit), b"subject\n\nbody\n");
-        assert_eq!(message(b"tree 1\nauthor a <a> 1 +0000\n"), b"");
-        assert_eq!(message(b"\nonly a message"), b"only a message");
-    }
 
     #[test]
     fn raw_lines_give_the_blob_a_commit_has_at_a_path() {

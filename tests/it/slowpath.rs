@@ -187,24 +187,41 @@ fn the_git_reader_finds_what_the_fast_path_finds() {
     assert_eq!(slow.code, fast.code, "{}", slow.stderr);
     assert_eq!(fast.findings().len(), 8, "{}", fast.stdout);
     assert_eq!(fast.findings(), slow.findings());
-    let in_message = only(&slow, &pasted);
-    assert_eq!(in_message.len(), 1, "{}", slow.stdout);
-    assert_eq!(in_message[0]["place"], "commit_message");
-    assert_eq!(in_message[0]["line"], 4);
-    assert_eq!(in_message[0]["column"], 5);
+    // Where each message key is: (place, line, column, commit, tag).
+    let place = |secret: &str| {
+        let found = only(&slow, secret);
+        assert_eq!(found.len(), 1, "{}", slow.stdout);
+        let f = &found[0];
+        let text = |k: &str| f[k].as_str().map(str::to_string);
+        (
+            text("place"),
+            f["line"].clone(),
+            f["column"].clone(),
+            text("commit"),
+            text("tag"),
+        )
+    };
+    let commit = |rev: &str| Some(git(d, &["rev-parse", rev]));
+    let text = |s: &str| Some(s.to_string());
     assert_eq!(
-        in_message[0]["commit"],
-        git(d, &["rev-parse", "HEAD"]).as_str()
+        place(&pasted),
+        (
+            text("commit_message"),
+            4.into(),
+            5.into(),
+            commit("HEAD"),
+            None
+        )
     );
-    let in_tag = only(&slow, &tagged);
-    assert_eq!(in_tag.len(), 1, "{}", slow.stdout);
-    assert_eq!(in_tag[0]["place"], "tag_message");
-    assert_eq!(in_tag[0]["tag"], "v1");
-    assert_eq!(in_tag[0]["line"], 2);
-    assert_eq!(in_tag[0]["column"], 1);
     assert_eq!(
-        in_tag[0]["commit"],
-        git(d, &["rev-parse", "HEAD~1"]).as_str()
+        place(&tagged),
+        (
+            text("tag_message"),
+            2.into(),
+            1.into(),
+            commit("HEAD~1"),
+            text("v1")
+        )
     );
 }
 

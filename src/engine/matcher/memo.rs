@@ -144,7 +144,8 @@ pub(super) mod record {
     use std::cell::RefCell;
 
     thread_local! {
-        /// (table text of the right entry, whether the table held it)
+        /// (the table line the search gives, whether it is an anchor entry, whether the table
+        /// already held that answer)
         pub static SEEN: RefCell<Vec<(String, bool, bool)>> = const { RefCell::new(Vec::new()) };
     }
 
